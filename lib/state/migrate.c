@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "state-internal.h"
+
+/* 64 lowercase hex characters. */
+#define ID_CHECK(col) "CHECK (length(" col ") = 64 AND " col " NOT GLOB '*[^0-9a-f]*')"
+
+/*
+ * The schema, one step per version: migrations[i] takes user_version i to i + 1.
+ * Steps are append-only; a released step is never edited.
+ */
+static const char *const migrations[] = {
+        /* 1: containers, pods, images, volumes, networks */
+        "CREATE TABLE pods ("
+        "  id TEXT PRIMARY KEY NOT NULL " ID_CHECK(
+                "id") ","
+                      "  name TEXT UNIQUE NOT NULL CHECK (name <> ''),"
+                      "  infra_id TEXT,"
+                      "  config TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config)),"
+                      "  created INTEGER NOT NULL DEFAULT 0"
+                      ");"
+                      "CREATE TABLE containers ("
+                      "  id TEXT PRIMARY KEY NOT NULL " ID_CHECK(
+                              "id") ","
+                                    "  name TEXT UNIQUE NOT NULL CHECK (name <> ''),"
+                                    "  image_id TEXT,"
+                                    "  image_name TEXT,"
+                                    "  pod_id TEXT REFERENCES pods(id),"
+                                    "  state TEXT NOT NULL CHECK (state IN ('created', 'running', 'paused', 'stopped',"
+                                    "                                       'exited', 'removing', 'unknown')),"
+                                    "  config TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config)),"
+                                    "  created INTEGER NOT NULL DEFAULT 0,"
+                                    "  pid INTEGER NOT NULL DEFAULT 0,"
+                                    "  exit_code INTEGER NOT NULL DEFAULT 0,"
+                                    "  started_at INTEGER NOT NULL DEFAULT 0,"
+                                    "  finished_at INTEGER NOT NULL DEFAULT 0"
+                                    ");"
+                                    "CREATE INDEX containers_pod_id ON containers(pod_id);"
+                                    "CREATE INDEX containers_created ON containers(created);"
+                                    "CREATE TABLE images ("
+                                    "  id TEXT PRIMARY KEY NOT NULL " ID_CHECK(
+                                            "id") ","
+                                                  "  digest TEXT,"
+                                                  "  config TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config)),"
+                                                  "  created INTEGER NOT NULL DEFAULT 0,"
+                                                  "  size INTEGER NOT NULL DEFAULT 0"
+                                                  ");"
+                                                  "CREATE TABLE image_names ("
+                                                  "  name TEXT PRIMARY KEY NOT NULL,"
+                                                  "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE"
+                                                  ");"
+                                                  "CREATE INDEX image_names_image_id ON image_names(image_id);"
+                                                  "CREATE TABLE volumes ("
+                                                  "  name TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),"
+                                                  "  driver TEXT NOT NULL DEFAULT 'local',"
+                                                  "  mountpoint TEXT NOT NULL,"
+                                                  "  options TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(options)),"
+                                                  "  labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels)),"
+                                                  "  created INTEGER NOT NULL DEFAULT 0"
+                                                  ");"
+                                                  "CREATE TABLE networks ("
+                                                  "  name TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),"
+                                                  "  config TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config))"
+                                                  ");",
+};
+
+int state_schema_latest(void)
+{
+        return (int)ELEMENTSOF(migrations);
+}
+
+int state_schema_version(struct pea_state *s, int *ret, struct pea_error **err)
+{
+        int64_t v = 0;
+        int r = state_query_int(s, "PRAGMA user_version", &v, err);
+        if (r < 0)
+                return r;
+        *ret = (int)v;
+        return 0;
+}
+
+static int check_version(int v, struct pea_error **err)
+{
+        if (v < 0 || v > state_schema_latest())
+                return pea_error_set(err, ENOTSUP,
+                                     "schema version %d is newer than the newest this pea "
+                                     "knows (%d): upgrade pea",
+                                     v, state_schema_latest());
+        return 0;
+}
+
+static int read_version_fn(struct pea_state *s, void *userdata, struct pea_error **err)
+{
+        return state_schema_version(s, userdata, err);
+}
+
+/* Takes the schema to version *target, unless another process already did. */
+static int step_fn(struct pea_state *s, void *userdata, struct pea_error **err)
+{
+        int target = *(const int *)userdata;
+        int v = 0;
+        int r = state_schema_version(s, &v, err);
+        if (r < 0)
+                return r;
+        r = check_version(v, err);
+        if (r < 0 || v >= target)
+                return r;
+
+        pea_debug("migrating state database '%s' to schema version %d", s->path, target);
+        r = state_exec(s, migrations[target - 1], err);
+        if (r < 0)
+                return pea_error_wrap(err, "migrating to schema version %d", target);
+        _cleanup_free_ char *bump = xasprintf("PRAGMA user_version = %d", target);
+        return state_exec(s, bump, err);
+}
+
+int state_migrate(struct pea_state *s, struct pea_error **err)
+{
+        int v = 0;
+        int r = state_run(s, false, read_version_fn, &v, err);
+        if (r < 0)
+                return r;
+        r = check_version(v, err);
+        if (r < 0)
+                return r;
+        /* Each step is its own IMMEDIATE transaction that re-reads the version. */
+        for (int target = v + 1; target <= state_schema_latest(); target++) {
+                r = state_run(s, true, step_fn, &target, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

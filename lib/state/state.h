@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The state store: one SQLite database (WAL mode) in the storage root, shared by
+ * every pea process of that root. Each mutating call is one transaction; callers
+ * compose several calls into one with pea_state_transaction(). A struct pea_state
+ * belongs to one process: after fork() the child opens its own.
+ */
+
+struct json_t;
+struct pea_error;
+struct pea_state;
+
+/* Opens (creating and migrating as needed) the SQLite state store at path. */
+int pea_state_open(const char *path, struct pea_state **ret, struct pea_error **err);
+struct pea_state *pea_state_close(struct pea_state *s);
+
+/*
+ * Runs fn inside BEGIN IMMEDIATE ... COMMIT and returns its result; on failure
+ * the transaction is rolled back. When the database is busy the whole
+ * transaction is retried with backoff, so fn may run more than once and must
+ * have no side effects outside the database. Nested calls (fn calling
+ * pea_state_* functions, or this one) join the outer transaction.
+ */
+int pea_state_transaction(struct pea_state *s,
+                          int (*fn)(struct pea_state *s, void *userdata, struct pea_error **err),
+                          void *userdata, struct pea_error **err);
+
+/*
+ * Counts for `pea info`: {"containers": {"number", "paused", "running",
+ * "stopped"}, "images": n, "pods": n, "volumes": n}.
+ */
+int pea_state_counts(struct pea_state *s, struct json_t **ret, struct pea_error **err);
+
+/* A new random ID: 64 lowercase hex characters from getrandom(), never all-digit
+ * in its 12-character short form. Aborts only if the kernel has no randomness. */
+char *pea_generate_id(void);
+
+/* True for 64 lowercase hex characters. */
+bool pea_id_is_valid(const char *id);
+
+/* Container states, as stored: created|running|paused|stopped|exited|removing|unknown. */
+bool pea_container_state_is_valid(const char *state);
+
+struct pea_container_row {
+        char *id; /* 64 hex */
+        char *name;
+        char *image_id;   /* may be NULL */
+        char *image_name; /* may be NULL */
+        char *pod_id;     /* may be NULL */
+        char *state;
+        struct json_t *config; /* NULL is stored as {} */
+        int64_t created;       /* unix ns; 0 on add means now */
+        int64_t started_at;    /* unix ns, 0 if never */
+        int64_t finished_at;   /* unix ns, 0 if never */
+        int pid;               /* 0 if not running */
+        int exit_code;
+};
+
+void pea_container_row_done(struct pea_container_row *row);
+struct pea_container_row *pea_container_rows_free(struct pea_container_row *rows, size_t n);
+
+/* -EEXIST when the name (of a container or pod) or the ID is taken; -ENOENT
+ * when pod_id names no pod; -EINVAL on a bad ID or state. */
+int pea_state_container_add(struct pea_state *s, const struct pea_container_row *row,
+                            struct pea_error **err);
+
+/* Exact lookups; -ENOENT "no container with name or ID 'x' found: no such container". */
+int pea_state_container_get_by_id(struct pea_state *s, const char *id,
+                                  struct pea_container_row *ret, struct pea_error **err);
+int pea_state_container_get_by_name(struct pea_state *s, const char *name,
+                                    struct pea_container_row *ret, struct pea_error **err);
+
+/* Full ID, then name, then unique ID prefix, as podman resolves them. A prefix
+ * that matches several containers fails with -EINVAL. */
+int pea_state_container_lookup(struct pea_state *s, const char *name_or_id,
+                               struct pea_container_row *ret, struct pea_error **err);
+
+/* All containers, or those of pod_id when it is not NULL, oldest first. */
+int pea_state_container_list(struct pea_state *s, const char *pod_id,
+                             struct pea_container_row **ret, size_t *ret_n, struct pea_error **err);
+
+/* Writes name, state, config, pid, exit_code, started_at and finished_at of the
+ * container row->id. -ENOENT when it does not exist, -EEXIST on a taken name. */
+int pea_state_container_update(struct pea_state *s, const struct pea_container_row *row,
+                               struct pea_error **err);
+
+/* Sets only the runtime fields, as the monitor does on start and exit. */
+int pea_state_container_set_state(struct pea_state *s, const char *id, const char *state, int pid,
+                                  int exit_code, int64_t started_at, int64_t finished_at,
+                                  struct pea_error **err);
+
+int pea_state_container_remove(struct pea_state *s, const char *id, struct pea_error **err);
+
+struct pea_pod_row {
+        char *id; /* 64 hex */
+        char *name;
+        char *infra_id; /* may be NULL */
+        struct json_t *config;
+        int64_t created; /* unix ns; 0 on add means now */
+};
+
+void pea_pod_row_done(struct pea_pod_row *row);
+struct pea_pod_row *pea_pod_rows_free(struct pea_pod_row *rows, size_t n);
+
+/* -EEXIST "error adding pod to state: name 'x' is in use: pod already exists". */
+int pea_state_pod_add(struct pea_state *s, const struct pea_pod_row *row, struct pea_error **err);
+int pea_state_pod_get_by_id(struct pea_state *s, const char *id, struct pea_pod_row *ret,
+                            struct pea_error **err);
+/* Full ID, name, or unique ID prefix; -ENOENT "no pod with name or ID 'x' found: no such pod". */
+int pea_state_pod_lookup(struct pea_state *s, const char *name_or_id, struct pea_pod_row *ret,
+                         struct pea_error **err);
+int pea_state_pod_list(struct pea_state *s, struct pea_pod_row **ret, size_t *ret_n,
+                       struct pea_error **err);
+/* Writes name, infra_id and config of the pod row->id. */
+int pea_state_pod_update(struct pea_state *s, const struct pea_pod_row *row,
+                         struct pea_error **err);
+/* -EBUSY while containers still belong to the pod. */
+int pea_state_pod_remove(struct pea_state *s, const char *id, struct pea_error **err);
