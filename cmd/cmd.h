@@ -56,11 +56,13 @@ int pea_cli_run(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char *
                 struct pea_error **err);
 
 /* Checks the positional argument count: min..max (max < 0: no limit). */
-int pea_cli_check_args(const struct pea_cli *cli, int n, int min, int max,
-                       struct pea_error **err);
+int pea_cli_check_args(const struct pea_cli *cli, int n, int min, int max, struct pea_error **err);
 
 /* Common option handling: returns true when argv holds -h/--help first. */
-#define PEA_HELP_OPTION {"help", no_argument, NULL, 'h'}
+#define PEA_HELP_OPTION                        \
+        {                                      \
+                "help", no_argument, NULL, 'h' \
+        }
 
 /* The command tables of each family (one file per family). */
 extern const struct pea_cmd pea_cmd_version;

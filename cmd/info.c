@@ -4,20 +4,20 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
-#include <unistd.h>
-
-#include <linux/magic.h>
 
 #include "cmd.h"
 #include "rootless/rootless.h"
 #include "state/state.h"
 
-#define DEFAULT_CAPS                                                                               \
-        "CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_KILL,CAP_NET_BIND_SERVICE,"       \
+#define DEFAULT_CAPS                                                                      \
+        "CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_KILL,CAP_NET_BIND_SERVICE," \
         "CAP_SETFCAP,CAP_SETGID,CAP_SETPCAP,CAP_SETUID,CAP_SYS_CHROOT"
 
 static const char *cgroup_version(void)
@@ -48,7 +48,7 @@ static json_t *idmap_json(const struct pea_config *c, const char *path, uid_t id
 static char *os_release(const char *text, const char *key)
 {
         _cleanup_strv_ char **lines = strv_split(text, "\n");
-        STRV_FOREACH (l, lines) {
+        STRV_FOREACH(l, lines) {
                 const char *v = startswith(*l, key);
                 if (!v || *v != '=')
                         continue;
@@ -70,8 +70,7 @@ static json_t *distribution_json(void)
         _cleanup_free_ char *id = os_release(text, "ID");
         _cleanup_free_ char *ver = os_release(text, "VERSION_ID");
         _cleanup_free_ char *code = os_release(text, "VERSION_CODENAME");
-        return json_pack("{s:s, s:s, s:s}", "distribution", id, "version", ver, "codename",
-                         code);
+        return json_pack("{s:s, s:s, s:s}", "distribution", id, "version", ver, "codename", code);
 }
 
 static json_t *helper_json(const char *name, const char *key)
@@ -96,27 +95,26 @@ static json_t *host_json(const struct pea_config *c)
         const char *netb = c->rootless ? "slirp4netns" : "bridge";
         json_t *idm = json_pack("{s:o, s:o}", "gidmap", idmap_json(c, "/etc/subgid", c->gid),
                                 "uidmap", idmap_json(c, "/etc/subuid", c->uid));
-        json_t *sec = json_pack("{s:b, s:s, s:b, s:b, s:s, s:b}", "apparmorEnabled", 0,
-                                "capabilities", DEFAULT_CAPS, "rootless", c->rootless,
-                                "seccompEnabled", HAVE_SECCOMP, "seccompProfilePath", "",
-                                "selinuxEnabled", 0);
-        json_t *rt = json_pack("{s:s, s:s, s:s, s:s}", "name", "pea", "package", "",
-                               "path", self ? self : "", "version", "pea version " PEA_VERSION);
-        return json_pack("{s:s, s:s, s:s, s:[], s:i, s:o, s:s, s:s, s:o, s:s, s:s, s:I, s:I,"
-                         " s:s, s:o, s:s, s:b, s:o, s:o, s:I, s:I, s:s, s:s}",
-                         "arch", pea_host_arch(), "cgroupManager", "cgroupfs", "cgroupVersion",
-                         cgroup_version(), "cgroupControllers", "cpus",
-                         (int)sysconf(_SC_NPROCESSORS_ONLN), "distribution",
-                         distribution_json(), "eventLogger", "file", "hostname", u.nodename,
-                         "idMappings", idm, "kernel", u.release, "logDriver",
-                         pea_config_get(c, "containers.log_driver", "k8s-file"), "memFree",
-                         (json_int_t)si.freeram * si.mem_unit, "memTotal",
-                         (json_int_t)si.totalram * si.mem_unit, "networkBackend", netb,
-                         "ociRuntime", rt, "os", "linux", "serviceIsRemote", 0, "security", sec,
-                         "slirp4netns", helper_json("slirp4netns", "executable"), "swapFree",
-                         (json_int_t)si.freeswap * si.mem_unit, "swapTotal",
-                         (json_int_t)si.totalswap * si.mem_unit, "uptime", up, "linkmode",
-                         "dynamic");
+        json_t *sec =
+                json_pack("{s:b, s:s, s:b, s:b, s:s, s:b}", "apparmorEnabled", 0, "capabilities",
+                          DEFAULT_CAPS, "rootless", c->rootless, "seccompEnabled", HAVE_SECCOMP,
+                          "seccompProfilePath", "", "selinuxEnabled", 0);
+        json_t *rt = json_pack("{s:s, s:s, s:s, s:s}", "name", "pea", "package", "", "path",
+                               self ? self : "", "version", "pea version " PEA_VERSION);
+        return json_pack(
+                "{s:s, s:s, s:s, s:[], s:i, s:o, s:s, s:s, s:o, s:s, s:s, s:I, s:I,"
+                " s:s, s:o, s:s, s:b, s:o, s:o, s:I, s:I, s:s, s:s}",
+                "arch", pea_host_arch(), "cgroupManager", "cgroupfs", "cgroupVersion",
+                cgroup_version(), "cgroupControllers", "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN),
+                "distribution", distribution_json(), "eventLogger", "file", "hostname", u.nodename,
+                "idMappings", idm, "kernel", u.release, "logDriver",
+                pea_config_get(c, "containers.log_driver", "k8s-file"), "memFree",
+                (json_int_t)si.freeram * si.mem_unit, "memTotal",
+                (json_int_t)si.totalram * si.mem_unit, "networkBackend", netb, "ociRuntime", rt,
+                "os", "linux", "serviceIsRemote", 0, "security", sec, "slirp4netns",
+                helper_json("slirp4netns", "executable"), "swapFree",
+                (json_int_t)si.freeswap * si.mem_unit, "swapTotal",
+                (json_int_t)si.totalswap * si.mem_unit, "uptime", up, "linkmode", "dynamic");
 }
 
 static json_t *store_json(const struct pea_config *c, json_t *counts)
@@ -125,15 +123,14 @@ static json_t *store_json(const struct pea_config *c, json_t *counts)
         (void)statvfs(c->graph_root, &vfs);
         _cleanup_free_ char *vol = xasprintf("%s/volumes", c->graph_root);
         const char *drv = c->storage_driver[0] ? c->storage_driver : "overlay";
-        return json_pack("{s:s, s:O, s:s, s:{}, s:s, s:I, s:I, s:{}, s:s, s:{s:O}, s:s, s:s}",
-                         "configFile", c->storage_conf, "containerStore",
-                         json_object_get(counts, "containers"), "graphDriverName", drv,
-                         "graphOptions", "graphRoot", c->graph_root, "graphRootAllocated",
-                         (json_int_t)(vfs.f_blocks * vfs.f_frsize), "graphRootUsed",
-                         (json_int_t)((vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize),
-                         "graphStatus", "imageCopyTmpDir", "/var/tmp", "imageStore", "number",
-                         json_object_get(counts, "images"), "runRoot", c->run_root,
-                         "volumePath", vol);
+        return json_pack(
+                "{s:s, s:O, s:s, s:{}, s:s, s:I, s:I, s:{}, s:s, s:{s:O}, s:s, s:s}", "configFile",
+                c->storage_conf, "containerStore", json_object_get(counts, "containers"),
+                "graphDriverName", drv, "graphOptions", "graphRoot", c->graph_root,
+                "graphRootAllocated", (json_int_t)(vfs.f_blocks * vfs.f_frsize), "graphRootUsed",
+                (json_int_t)((vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize), "graphStatus",
+                "imageCopyTmpDir", "/var/tmp", "imageStore", "number",
+                json_object_get(counts, "images"), "runRoot", c->run_root, "volumePath", vol);
 }
 
 static json_t *version_section(void)
@@ -150,9 +147,9 @@ static json_t *info_json(struct pea_cli *cli, struct pea_error **err)
         int r = pea_state_counts(cli->state, &counts, err);
         if (r < 0)
                 return NULL;
-        json_t *plugins = json_pack("{s:[s], s:[s,s], s:[s,s], s:n}", "volume", "local",
-                                    "network", "slirp4netns", "bridge", "log", "k8s-file",
-                                    "none", "authorization");
+        json_t *plugins =
+                json_pack("{s:[s], s:[s,s], s:[s,s], s:n}", "volume", "local", "network",
+                          "slirp4netns", "bridge", "log", "k8s-file", "none", "authorization");
         return json_pack("{s:o, s:o, s:{}, s:o, s:o}", "host", host_json(&cli->config), "store",
                          store_json(&cli->config, counts), "registries", "plugins", plugins,
                          "version", version_section());

@@ -38,8 +38,7 @@ int pea_cli_opt_error(int c, int argc, char **argv, struct pea_error **err)
         return pea_error_set(err, EINVAL, "unknown flag: %s", name);
 }
 
-int pea_cli_check_args(const struct pea_cli *cli, int n, int min, int max,
-                       struct pea_error **err)
+int pea_cli_check_args(const struct pea_cli *cli, int n, int min, int max, struct pea_error **err)
 {
         if (n < min && min == max)
                 return pea_error_set(err, EINVAL, "`%s` requires exactly %d argument%s",
@@ -49,8 +48,7 @@ int pea_cli_check_args(const struct pea_cli *cli, int n, int min, int max,
                                      cli->cmdpath, min, min == 1 ? "" : "s");
         if (max >= 0 && n > max) {
                 if (max == 0)
-                        return pea_error_set(err, EINVAL, "`%s` takes no arguments",
-                                             cli->cmdpath);
+                        return pea_error_set(err, EINVAL, "`%s` takes no arguments", cli->cmdpath);
                 return pea_error_set(err, EINVAL, "`%s` accepts at most %d argument%s",
                                      cli->cmdpath, max, max == 1 ? "" : "s");
         }
@@ -64,7 +62,8 @@ void pea_cli_print_help(const struct pea_cli *cli, const struct pea_cmd *cmd)
                 printf("Usage:\n  %s [command]\n\nAvailable Commands:\n", cli->cmdpath);
                 for (const struct pea_cmd *const *s = cmd->sub; *s; s++)
                         if (!(*s)->hidden)
-                                printf("  %-12s %s\n", (*s)->name, (*s)->summary ? (*s)->summary : "");
+                                printf("  %-12s %s\n", (*s)->name,
+                                       (*s)->summary ? (*s)->summary : "");
         } else {
                 printf("Usage:\n  %s %s\n", cli->cmdpath, cmd->usage ? cmd->usage : "[options]");
         }
@@ -147,12 +146,7 @@ int pea_cli_run(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char *
 }
 
 const struct pea_cmd *const pea_cmds[] = {
-        &pea_cmd_doctor,
-        &pea_cmd_info,
-        &pea_cmd_system,
-        &pea_cmd_unshare,
-        &pea_cmd_version,
-        NULL,
+        &pea_cmd_doctor, &pea_cmd_info, &pea_cmd_system, &pea_cmd_unshare, &pea_cmd_version, NULL,
 };
 
 static const struct pea_cmd root_cmd = {
@@ -225,9 +219,10 @@ static int apply_log_level(const char *name, struct pea_error **err)
                 return 0;
         int l = pea_log_level_from_string(name);
         if (l < 0)
-                return pea_error_set(err, EINVAL,
-                                     "log level '%s' is not supported, use one of trace, debug, info, warn, error",
-                                     name);
+                return pea_error_set(
+                        err, EINVAL,
+                        "log level '%s' is not supported, use one of trace, debug, info, warn, error",
+                        name);
         pea_log_set_level(l);
         return 0;
 }
@@ -248,6 +243,7 @@ static int run_main(struct pea_cli *cli, int argc, char **argv, struct pea_error
         const struct pea_cmd *c = lookup(pea_cmds, argv[next]);
         if (!c && streq(argv[next], "help")) {
                 if (next + 1 < argc && (c = lookup(pea_cmds, argv[next + 1]))) {
+                        free(cli->cmdpath);
                         cli->cmdpath = xasprintf("pea %s", c->name);
                         pea_cli_print_help(cli, c);
                         return 0;
@@ -257,6 +253,7 @@ static int run_main(struct pea_cli *cli, int argc, char **argv, struct pea_error
         }
         if (!c)
                 return pea_error_set(err, EINVAL, "unrecognized command `pea %s`", argv[next]);
+        free(cli->cmdpath);
         cli->cmdpath = xasprintf("pea %s", c->name);
         return pea_cli_run(cli, c, argc - next, argv + next, err);
 }

@@ -19,10 +19,9 @@ static json_t *version_json(void)
 {
         _cleanup_free_ char *osarch = xasprintf("linux/%s", pea_host_arch());
         json_t *client = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "APIVersion",
-                                   PEA_VERSION, "Version", PEA_VERSION, "Compiler",
-                                   COMPILER, "GitCommit", "", "BuiltTime",
-                                   __DATE__ " " __TIME__, "Built", 0, "OsArch", osarch, "Os",
-                                   "linux");
+                                   PEA_VERSION, "Version", PEA_VERSION, "Compiler", COMPILER,
+                                   "GitCommit", "", "BuiltTime", __DATE__ " " __TIME__, "Built", 0,
+                                   "OsArch", osarch, "Os", "linux");
         return json_pack("{s:o}", "Client", client);
 }
 
@@ -37,8 +36,7 @@ static void print_plain(json_t *v)
         printf("OS/Arch:      %s\n", json_string_value(json_object_get(c, "OsArch")));
 }
 
-static int cmd_version(struct pea_cli *cli _unused_, int argc, char **argv,
-                       struct pea_error **err)
+static int cmd_version(struct pea_cli *cli _unused_, int argc, char **argv, struct pea_error **err)
 {
         static const struct option longopts[] = {
                 {"format", required_argument, NULL, 'f'},

@@ -101,6 +101,25 @@ static int holder_detach(int fd)
         return fd;
 }
 
+/*
+ * Shows the holder as "pea-holder" in ps: overwrites the argument strings,
+ * which start at argv[0] (program_invocation_name) and are what
+ * /proc/self/cmdline reads. Left alone unless both agree.
+ */
+static void holder_set_argv(void)
+{
+        char cmdline[HELPER_OUTPUT_MAX];
+        char *start = program_invocation_name;
+        _cleanup_close_ int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, cmdline, sizeof(cmdline)) : -1;
+        size_t len = sizeof(PEA_USERNS_HOLDER_COMM);
+        if (!start || n < (ssize_t)len || n >= (ssize_t)sizeof(cmdline)
+            || memcmp(start, cmdline, (size_t)n) != 0)
+                return;
+        memset(start, 0, (size_t)n);
+        memcpy(start, PEA_USERNS_HOLDER_COMM, len);
+}
+
 static void holder_signals(void)
 {
         sigset_t none;
@@ -138,6 +157,7 @@ static _noreturn_ void holder_main(int fd, const char *pid_path)
         if (chdir("/") < 0)
                 holder_fail(fd, errno, "changing to '/'");
         (void)prctl(PR_SET_NAME, PEA_USERNS_HOLDER_COMM, 0, 0, 0);
+        holder_set_argv();
         r = write_pid_file(pid_path);
         if (r < 0)
                 holder_fail(fd, -r, "writing '%s'", pid_path);
@@ -247,8 +267,8 @@ static int write_proc(pid_t pid, const char *file, const char *text, struct pea_
         return 0;
 }
 
-static int write_map(pid_t pid, const char *helper, const char *file,
-                     const struct pea_idmap *m, size_t n, struct pea_error **err)
+static int write_map(pid_t pid, const char *helper, const char *file, const struct pea_idmap *m,
+                     size_t n, struct pea_error **err)
 {
         if (helper) {
                 _cleanup_strv_ char **argv = pea_userns_idmap_argv(helper, pid, m, n);
@@ -284,8 +304,9 @@ static void warn_single(const struct pea_config *c, const char *kind)
          * The one warning rootless/ prints itself: it is shown once, when the
          * holder is created, whichever command created it.
          */
-        pea_log(PEA_LOG_WARN, "no %s ranges found for user '%s' in /etc/%s, using a single-id mapping",
-                kind, who, kind);
+        pea_log(PEA_LOG_WARN,
+                "no %s ranges found for user '%s' in /etc/%s, using a single-id mapping", kind, who,
+                kind);
 }
 
 static int load_maps(const struct pea_config *c, struct holder_maps *m, struct pea_error **err)

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
 #include <sys/types.h>
 
 struct pea_error;
@@ -34,8 +35,8 @@ uint64_t pea_subid_total(const struct pea_idmap *m, size_t n);
  * then the subordinate ranges from container id 1 on, as podman does.
  * subid_path is /etc/subuid or /etc/subgid (tests pass their own).
  */
-int pea_rootless_idmap(const char *subid_path, const char *user, uid_t id,
-                       struct pea_idmap **ret, size_t *ret_n, struct pea_error **err);
+int pea_rootless_idmap(const char *subid_path, const char *user, uid_t id, struct pea_idmap **ret,
+                       size_t *ret_n, struct pea_error **err);
 
 /*
  * pea doctor: checks of every rootless prerequisite. Each check appends one

@@ -7,7 +7,7 @@
 #include "base.h"
 #include "rootless/rootless.h"
 
-#define SUBID_FILE_MAX (4u << 20)
+#define SUBID_FILE_MAX   (4u << 20)
 #define SUBID_RANGES_MAX 1024
 
 static bool line_matches(const char *owner, const char *user, uid_t uid)
@@ -80,8 +80,8 @@ uint64_t pea_subid_total(const struct pea_idmap *m, size_t n)
         return t;
 }
 
-int pea_rootless_idmap(const char *subid_path, const char *user, uid_t id,
-                       struct pea_idmap **ret, size_t *ret_n, struct pea_error **err)
+int pea_rootless_idmap(const char *subid_path, const char *user, uid_t id, struct pea_idmap **ret,
+                       size_t *ret_n, struct pea_error **err)
 {
         _cleanup_free_ struct pea_idmap *sub = NULL;
         size_t n = 0;

@@ -34,7 +34,10 @@ struct holder {
         int mntfd;
 };
 
-#define HOLDER_NULL {.pid = 0, .userfd = -EBADF, .mntfd = -EBADF}
+#define HOLDER_NULL                                         \
+        {                                                   \
+                .pid = 0, .userfd = -EBADF, .mntfd = -EBADF \
+        }
 
 static void holder_done(struct holder *h)
 {
@@ -107,8 +110,8 @@ static int holder_open(const struct pea_config *c, struct holder *ret)
         _cleanup_free_ char *text = NULL;
         _cleanup_error_ struct pea_error *e = NULL;
         pid_t pid = 0;
-        if (pea_read_file_at(AT_FDCWD, path, PID_FILE_MAX, &text, NULL, &e) < 0 ||
-            pea_userns_parse_pid(text, &pid, &e) < 0)
+        if (pea_read_file_at(AT_FDCWD, path, PID_FILE_MAX, &text, NULL, &e) < 0
+            || pea_userns_parse_pid(text, &pid, &e) < 0)
                 return 0;
         _cleanup_free_ char *proc = xasprintf("/proc/%d", (int)pid);
         _cleanup_close_ int dfd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -126,8 +129,8 @@ static int holder_open(const struct pea_config *c, struct holder *ret)
 static bool in_userns_of(int userfd)
 {
         struct stat a, b;
-        return fstat(userfd, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 &&
-               a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+        return fstat(userfd, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 && a.st_dev == b.st_dev
+               && a.st_ino == b.st_ino;
 }
 
 /* The initial user namespace maps every id to itself. */
@@ -138,8 +141,8 @@ static bool in_initial_userns(void)
         if (pea_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &text, NULL, &e) < 0)
                 return true;
         _cleanup_strv_ char **f = strv_split(text, " \t\n");
-        return strv_length(f) == 3 && streq(f[0], "0") && streq(f[1], "0") &&
-               streq(f[2], "4294967295");
+        return strv_length(f) == 3 && streq(f[0], "0") && streq(f[1], "0")
+               && streq(f[2], "4294967295");
 }
 
 /* A process that joined exports who it is; its children are inside already. */
@@ -246,9 +249,10 @@ int pea_userns_join(const struct pea_config *c, struct pea_error **err)
                 return 0;
         }
         if (geteuid() == 0)
-                return pea_error_set(err, EPERM,
-                                     "running as root with '_PEA_ROOTLESS_UID=%u' outside pea's user namespace",
-                                     (unsigned)c->uid);
+                return pea_error_set(
+                        err, EPERM,
+                        "running as root with '_PEA_ROOTLESS_UID=%u' outside pea's user namespace",
+                        (unsigned)c->uid);
         if (r == 0)
                 r = start_locked(c, &h, err);
         if (r < 0)
@@ -290,9 +294,9 @@ static int kill_holder(pid_t pid, struct pea_error **err)
                 return 0;
         for (int sig = SIGTERM;; sig = SIGKILL) {
                 if (pidfd_send_signal(pidfd, sig, NULL, 0) < 0)
-                        return errno == ESRCH ? 0
-                                              : pea_error_syscall(err, errno, "killing pid %d",
-                                                                  (int)pid);
+                        return errno == ESRCH
+                                       ? 0
+                                       : pea_error_syscall(err, errno, "killing pid %d", (int)pid);
                 if (wait_exit(pidfd, STOP_TIMEOUT_MS))
                         return 0;
                 if (sig == SIGKILL)

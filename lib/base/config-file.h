@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -24,12 +25,12 @@ struct pea_config {
         bool rootless;
         uid_t uid;
         gid_t gid;
-        char *user;            /* login name, "" when unknown */
-        char *home;            /* $HOME or the passwd entry */
-        char *graph_root;      /* storage: /var/lib/pea or $XDG_DATA_HOME/containers/pea */
-        char *run_root;        /* runtime state: /run/pea or $XDG_RUNTIME_DIR/pea */
-        char *storage_driver;  /* "" when neither flag nor storage.conf sets one */
-        char *storage_conf;    /* the storage.conf read, or "" */
+        char *user;              /* login name, "" when unknown */
+        char *home;              /* $HOME or the passwd entry */
+        char *graph_root;        /* storage: /var/lib/pea or $XDG_DATA_HOME/containers/pea */
+        char *run_root;          /* runtime state: /run/pea or $XDG_RUNTIME_DIR/pea */
+        char *storage_driver;    /* "" when neither flag nor storage.conf sets one */
+        char *storage_conf;      /* the storage.conf read, or "" */
         char **containers_confs; /* the containers.conf files read, in order */
         json_t *containers_conf; /* merged containers.conf */
         json_t *storage_conf_json;

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+
 #include <sys/stat.h>
 
 #include "base.h"
@@ -58,8 +59,8 @@ static int write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
-int pea_write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len,
-                             mode_t mode, struct pea_error **err)
+int pea_write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
+                             struct pea_error **err)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp-%d", path, (int)getpid());
         _cleanup_close_ int fd =
@@ -124,7 +125,7 @@ char *pea_find_executable(const char *name)
         const char *path = getenv("PATH");
         _cleanup_strv_ char **dirs =
                 strv_split(path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", ":");
-        STRV_FOREACH (d, dirs) {
+        STRV_FOREACH(d, dirs) {
                 _cleanup_free_ char *c = xasprintf("%s/%s", *d, name);
                 struct stat st;
                 if (stat(c, &st) == 0 && S_ISREG(st.st_mode) && access(c, X_OK) == 0)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+
 #include <sys/types.h>
 
 struct pea_error;
@@ -11,8 +12,8 @@ int pea_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t
                      struct pea_error **err);
 
 /* Writes data to path through a temporary file, fsync and rename. */
-int pea_write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len,
-                             mode_t mode, struct pea_error **err);
+int pea_write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
+                             struct pea_error **err);
 
 /* mkdir -p; existing directories are fine. */
 int pea_mkdir_p(const char *path, mode_t mode, struct pea_error **err);

@@ -7,7 +7,7 @@ json_t *pea_json_path(json_t *root, const char *path)
 {
         _cleanup_strv_ char **parts = strv_split(path, ".");
         json_t *j = root;
-        STRV_FOREACH (p, parts) {
+        STRV_FOREACH(p, parts) {
                 if (!json_is_object(j))
                         return NULL;
                 j = json_object_get(j, *p);
@@ -44,7 +44,7 @@ void pea_json_merge(json_t *dst, json_t *src)
 {
         const char *k;
         json_t *v;
-        json_object_foreach (src, k, v) {
+        json_object_foreach(src, k, v) {
                 json_t *d = json_object_get(dst, k);
                 if (json_is_object(d) && json_is_object(v))
                         pea_json_merge(d, v);

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+
 #include <sys/utsname.h>
 
 #include "base.h"
@@ -95,7 +96,7 @@ size_t strv_length(char *const *l)
 
 char **strv_free(char **l)
 {
-        STRV_FOREACH (s, l)
+        STRV_FOREACH(s, l)
                 free(*s);
         free(l);
         return NULL;
@@ -200,10 +201,11 @@ const char *pea_host_arch(void)
         static const struct {
                 const char *uname, *go;
         } map[] = {
-                {"x86_64", "amd64"},   {"aarch64", "arm64"}, {"armv7l", "arm"},
-                {"armv6l", "arm"},     {"i686", "386"},      {"i386", "386"},
-                {"ppc64le", "ppc64le"}, {"s390x", "s390x"},  {"riscv64", "riscv64"},
+                {"x86_64", "amd64"},    {"aarch64", "arm64"}, {"armv7l", "arm"},
+                {"armv6l", "arm"},      {"i686", "386"},      {"i386", "386"},
+                {"ppc64le", "ppc64le"}, {"s390x", "s390x"},   {"riscv64", "riscv64"},
         };
+
         static char cached[65];
         if (cached[0])
                 return cached;

@@ -380,7 +380,7 @@ static int fetch_token(struct pea_registry_client *c, const struct token_params 
                   tp->realm);
         int r = reg_request(c, &req, &resp, err);
         if (r < 0)
-                r = pea_error_wrap(err, "unable to retrieve auth token");
+                r = reg_wrap(r, err, "unable to retrieve auth token");
         else if (resp.status == 401)
                 r = pea_error_set(err, EACCES, "unable to retrieve auth token: %s",
                                   tp->user ? "invalid username/password"
@@ -510,7 +510,7 @@ int pea_registry_login(struct pea_registry_client *c, const char *user, const ch
         if (r >= 0)
                 r = check_login(c, user, password, err);
         if (r < 0)
-                return pea_error_wrap(err, "authenticating creds for '%s'", c->name);
+                return reg_wrap(r, err, "authenticating creds for '%s'", c->name);
         _cleanup_free_ char *path = pea_registry_authfile_path(c->authfile);
         return pea_registry_authfile_set(path, c->name, user, password, err);
 }

@@ -126,7 +126,7 @@ static int fetch_blob(struct pea_registry_client *c, const char *repo, struct bl
         struct reg_resp resp = {.content_length = -1, .retry_after = -1};
         int r = reg_request(c, &req, &resp, err);
         if (r < 0)
-                r = pea_error_wrap(err, "reading blob %s", s->digest);
+                r = reg_wrap(r, err, "reading blob %s", s->digest);
         else if (resp.status != 200 && resp.status != 206)
                 r = reg_http_error(&resp, err, "reading blob %s", s->digest);
         else
@@ -166,8 +166,8 @@ int pea_registry_blob_exists(struct pea_registry_client *c, const char *repo, co
         struct reg_resp resp = {.content_length = -1, .retry_after = -1};
         r = reg_request(c, &req, &resp, err);
         if (r < 0)
-                r = pea_error_wrap(err, "checking whether blob %s exists in %s/%s", digest, c->name,
-                                   repo);
+                r = reg_wrap(r, err, "checking whether blob %s exists in %s/%s", digest, c->name,
+                             repo);
         else if (resp.status == 200)
                 r = 1;
         else if (resp.status == 404)
@@ -198,8 +198,8 @@ static int start_upload(struct pea_registry_client *c, const char *repo,
         struct reg_resp resp = {.content_length = -1, .retry_after = -1};
         int r = reg_request(c, &req, &resp, err);
         if (r < 0)
-                r = pea_error_wrap(err, "initiating layer upload to /v2/%s/blobs/uploads/ in %s",
-                                   repo, c->name);
+                r = reg_wrap(r, err, "initiating layer upload to /v2/%s/blobs/uploads/ in %s", repo,
+                             c->name);
         else if (resp.status == 201 && up->mount_from)
                 r = 1;
         else if (resp.status != 202)
@@ -240,7 +240,7 @@ int pea_registry_put_blob(struct pea_registry_client *c, const char *repo,
         struct reg_resp resp = {.content_length = -1, .retry_after = -1};
         r = reg_request(c, &req, &resp, err);
         if (r < 0)
-                r = pea_error_wrap(err, "uploading blob %s to %s/%s", up->digest, c->name, repo);
+                r = reg_wrap(r, err, "uploading blob %s to %s/%s", up->digest, c->name, repo);
         else if (resp.status < 200 || resp.status >= 300)
                 r = reg_http_error(&resp, err, "uploading blob %s to %s/%s", up->digest, c->name,
                                    repo);
@@ -419,7 +419,7 @@ static int fetch_manifest(struct pea_registry_client *c, const char *method, con
                 return reg_http_error(resp, err, "reading manifest %s in %s/%s", ref, c->name,
                                       repo);
         if (r < 0)
-                return pea_error_wrap(err, "reading manifest %s in %s/%s", ref, c->name, repo);
+                return reg_wrap(r, err, "reading manifest %s in %s/%s", ref, c->name, repo);
         return 0;
 }
 
@@ -486,7 +486,7 @@ int pea_registry_put_manifest(struct pea_registry_client *c, const char *repo, c
                 r = reg_http_error(&resp, err, "uploading manifest %s to %s/%s", ref, c->name,
                                    repo);
         else if (r < 0)
-                r = pea_error_wrap(err, "uploading manifest %s to %s/%s", ref, c->name, repo);
+                r = reg_wrap(r, err, "uploading manifest %s to %s/%s", ref, c->name, repo);
         if (r >= 0 && ret_digest)
                 *ret_digest =
                         resp.digest ? xstrdup(resp.digest) : pea_registry_digest_data(data, size);
@@ -563,7 +563,7 @@ int pea_registry_list_tags(struct pea_registry_client *c, const char *repo, char
         _cleanup_free_ char *path = xasprintf("/v2/%s/tags/list", repo);
         int r = list_all(c, repo, path, "tags", ret_tags, err);
         if (r < 0)
-                return pea_error_wrap(err, "fetching tags list of %s/%s", c->name, repo);
+                return reg_wrap(r, err, "fetching tags list of %s/%s", c->name, repo);
         return 0;
 }
 
@@ -571,6 +571,6 @@ int pea_registry_catalog(struct pea_registry_client *c, char ***ret_repos, struc
 {
         int r = list_all(c, NULL, "/v2/_catalog", "repositories", ret_repos, err);
         if (r < 0)
-                return pea_error_wrap(err, "fetching the catalog of %s", c->name);
+                return reg_wrap(r, err, "fetching the catalog of %s", c->name);
         return 0;
 }

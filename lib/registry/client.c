@@ -714,6 +714,18 @@ char *reg_http_error_message(const struct reg_resp *resp)
                          text ? text : "");
 }
 
+int reg_wrap(int r, struct pea_error **err, const char *fmt, ...)
+{
+        if (!err || !*err)
+                return r;
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *ctx = xvasprintf(fmt, ap);
+        va_end(ap);
+        pea_error_wrap(err, "%s", ctx);
+        return r;
+}
+
 int reg_http_error(const struct reg_resp *resp, struct pea_error **err, const char *fmt, ...)
 {
         va_list ap;
@@ -764,10 +776,10 @@ int reg_ensure_ping(struct pea_registry_client *c, struct pea_error **err)
                         r = ping_scheme(c, "http", &https_err);
                 }
                 if (r < 0) {
+                        r = reg_wrap(r, &https_err, "pinging container registry %s", c->name);
                         if (err && !*err)
                                 *err = TAKE_PTR(https_err);
                         pea_error_clear(&https_err);
-                        r = pea_error_wrap(err, "pinging container registry %s", c->name);
                 }
         }
         pthread_mutex_unlock(&c->ping_lock);

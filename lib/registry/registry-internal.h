@@ -205,6 +205,9 @@ int reg_request(struct pea_registry_client *c, const struct reg_req *req, struct
 int reg_http_error(const struct reg_resp *resp, struct pea_error **err, const char *fmt, ...)
         _printf_(3, 4);
 
+/* pea_error_wrap() that returns r, so a NULL err keeps the real code. */
+int reg_wrap(int r, struct pea_error **err, const char *fmt, ...) _printf_(3, 4);
+
 /* The message for an answer: the registry's JSON errors, else the status. */
 char *reg_http_error_message(const struct reg_resp *resp);
 

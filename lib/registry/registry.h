@@ -56,8 +56,11 @@ struct pea_registry_opts {
 };
 
 /*
- * Creates a client for registry (host[:port]). Reads the TLS material (certs.d) now, so
- * a bad certificate directory fails here; the network is touched only by requests.
+ * Creates a client for registry (host[:port]). Reads the TLS material now: system CAs
+ * plus the *.crt files of certs.d/<registry> (cert_dir, else the first of
+ * ~/.config/containers/certs.d, /etc/containers/certs.d, /etc/docker/certs.d that has the
+ * directory) and one client pair *.cert + *.key; a .cert without its .key fails here, a missing
+ * directory adds nothing. The network is touched only by requests.
  */
 int pea_registry_client_new(const char *registry, const struct pea_registry_opts *opts,
                             struct pea_registry_client **ret, struct pea_error **err);

@@ -196,7 +196,7 @@ int reg_tls_init(struct reg_tls *t, const char *hostport, const char *cert_dir,
                 r = setup_bundle(t, err);
         if (r < 0) {
                 reg_tls_done(t);
-                return pea_error_wrap(err, "loading certificates for '%s'", hostport);
+                return reg_wrap(r, err, "loading certificates for '%s'", hostport);
         }
         if (!extra) {
                 /* Only client certificates: libcurl's default trust store is the same. */

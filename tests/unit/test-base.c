@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+
 #include <sys/stat.h>
 
 #include <check.h>
@@ -26,6 +27,7 @@ START_TEST(error_chain)
         ck_assert_str_eq(err->msg, "pulling 'busybox': opening '/nope': No such file or directory");
         ck_assert_int_eq(pea_error_code(&err), -ENOENT);
 }
+
 END_TEST
 
 START_TEST(error_set_once_and_codes)
@@ -45,6 +47,7 @@ START_TEST(error_set_once_and_codes)
         ck_assert_int_eq(pea_error_set(NULL, EEXIST, "y"), -EEXIST);
         ck_assert_int_eq(pea_error_code(NULL), -EIO);
 }
+
 END_TEST
 
 START_TEST(strv_ops)
@@ -64,6 +67,7 @@ START_TEST(strv_ops)
         _cleanup_free_ char *je = strv_join(empty, ",");
         ck_assert_str_eq(je, "");
 }
+
 END_TEST
 
 START_TEST(strings)
@@ -89,6 +93,7 @@ START_TEST(strings)
         ck_assert(streq_ptr(NULL, NULL));
         ck_assert(!streq_ptr("a", NULL));
 }
+
 END_TEST
 
 START_TEST(fs_roundtrip)
@@ -120,6 +125,7 @@ START_TEST(fs_roundtrip)
         ck_assert(!pea_path_exists(dir));
         ck_assert_int_eq(pea_rm_rf(dir, &err), 0);
 }
+
 END_TEST
 
 START_TEST(find_executable)
@@ -133,6 +139,7 @@ START_TEST(find_executable)
         ck_assert_ptr_nonnull(self);
         ck_assert(self[0] == '/');
 }
+
 END_TEST
 
 START_TEST(json_helpers)
@@ -142,14 +149,15 @@ START_TEST(json_helpers)
         ck_assert_str_eq(pea_json_path_string(j, "a.b.missing", "x"), "x");
         ck_assert_str_eq(pea_json_path_string(j, "n", "x"), "x");
         ck_assert_ptr_null(pea_json_path(j, "n.z"));
-        _cleanup_json_ json_t *src = json_pack("{s:{s:{s:s, s:s}}, s:i}", "a", "b", "c", "new",
-                                               "d", "added", "n", 4);
+        _cleanup_json_ json_t *src =
+                json_pack("{s:{s:{s:s, s:s}}, s:i}", "a", "b", "c", "new", "d", "added", "n", 4);
         pea_json_merge(j, src);
         ck_assert_str_eq(pea_json_path_string(j, "a.b.c", ""), "new");
         ck_assert_str_eq(pea_json_path_string(j, "a.b.d", ""), "added");
         _cleanup_free_ char *s = pea_json_dumps(j, 0);
         ck_assert_str_eq(s, "{\"a\":{\"b\":{\"c\":\"new\",\"d\":\"added\"}},\"n\":4}");
 }
+
 END_TEST
 
 START_TEST(log_levels)
@@ -162,6 +170,7 @@ START_TEST(log_levels)
         ck_assert_str_eq(pea_log_level_to_string(PEA_LOG_TRACE), "trace");
         ck_assert_ptr_null(pea_log_level_to_string(_PEA_LOG_LEVEL_MAX));
 }
+
 END_TEST
 
 START_TEST(host_arch)
@@ -174,6 +183,7 @@ START_TEST(host_arch)
         ck_assert_str_eq(a, "arm64");
 #endif
 }
+
 END_TEST
 
 static Suite *base_suite(void)

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+
 #include <sys/stat.h>
 
 #include <check.h>
@@ -62,6 +63,7 @@ START_TEST(rootless_defaults)
         ck_assert_str_eq(pea_config_get(&c, "engine.runtime", "dflt"), "dflt");
         pea_config_done(&c);
 }
+
 END_TEST
 
 START_TEST(xdg_dirs)
@@ -80,6 +82,7 @@ START_TEST(xdg_dirs)
         ck_assert_str_eq(c.run_root, "/tmp/pea-run-4242");
         pea_config_done(&c);
 }
+
 END_TEST
 
 START_TEST(overrides_win)
@@ -95,14 +98,15 @@ START_TEST(overrides_win)
         ck_assert_str_eq(c.storage_conf, sc);
         pea_config_done(&c);
 
-        struct pea_config_overrides o = {.root = "/r", .runroot = "/rr",
-                                         .storage_driver = "overlay"};
+        struct pea_config_overrides o = {
+                .root = "/r", .runroot = "/rr", .storage_driver = "overlay"};
         ck_assert_int_eq(pea_config_load(&c, &o, &err), 0);
         ck_assert_str_eq(c.graph_root, "/r");
         ck_assert_str_eq(c.run_root, "/rr");
         ck_assert_str_eq(c.storage_driver, "overlay");
         pea_config_done(&c);
 }
+
 END_TEST
 
 START_TEST(containers_conf_user_files)
@@ -125,6 +129,7 @@ START_TEST(containers_conf_user_files)
         ck_assert(strv_contains(c.containers_confs, main_conf));
         pea_config_done(&c);
 }
+
 END_TEST
 
 START_TEST(bad_conf_is_an_error)
@@ -140,6 +145,7 @@ START_TEST(bad_conf_is_an_error)
         ck_assert_ptr_nonnull(strstr(err->msg, "loading configuration"));
         ck_assert_ptr_nonnull(strstr(err->msg, "bad.conf"));
 }
+
 END_TEST
 
 START_TEST(ensure_dirs_private)
@@ -160,6 +166,7 @@ START_TEST(ensure_dirs_private)
         ck_assert(S_ISDIR(st.st_mode));
         pea_config_done(&c);
 }
+
 END_TEST
 
 static Suite *config_suite(void)
