@@ -3,6 +3,9 @@
 #
 # pea unshare and pea system migrate: the per-user user namespace (and mount
 # namespace) that every rootless command joins, kept alive by a holder process.
+#
+# shellcheck disable=SC2016 # $ in single quotes is for the inner sh and awk
+# shellcheck disable=SC2154 # run --separate-stderr sets $stderr
 
 load helpers
 
@@ -61,6 +64,17 @@ stop_holder() {
         rm -f "$1/userns.pid"
 }
 
+# Remembers to remove /tmp/pea-run-UID in teardown when it is not there yet.
+note_tmp_run_root() {
+        local dir
+        dir=/tmp/pea-run-$(id -u)
+        if [ ! -e "$dir" ]; then
+                TMP_RUN_ROOT_CREATED=1
+        elif [ ! -O "$dir" ]; then
+                die "$dir exists and belongs to somebody else"
+        fi
+}
+
 teardown() {
         if is_rootless; then
                 stop_holder "$(run_root)"
@@ -68,6 +82,9 @@ teardown() {
                 if [ -n "${TMP_RUN_ROOT_CREATED:-}" ]; then
                         rm -rf "/tmp/pea-run-$(id -u)"
                 fi
+        fi
+        if [ -n "${BYSTANDER:-}" ]; then
+                kill "$BYSTANDER" 2>/dev/null || true
         fi
         if [ -n "${NOSUB_DIR:-}" ]; then
                 stop_holder "$NOSUB_DIR/xdg/pea"
@@ -107,9 +124,12 @@ teardown() {
         [ "${lines[0]}" != "$host_user" ] || die "pea unshare runs in the host's user namespace"
         [ "${lines[1]}" != "$host_mnt" ] || die "pea unshare runs in the host's mount namespace"
 
-        # pea inside pea unshare stays where it is
+        # pea inside pea unshare stays where it is, with the same run root
+        note_tmp_run_root
         run_pea unshare "$PEA" unshare readlink /proc/self/ns/user /proc/self/ns/mnt
         is "$output" "$first" "namespaces of a nested pea unshare"
+        run_pea unshare "$PEA" unshare printenv PEA_RUNROOT
+        is "$output" "$(run_root)" "run root of a nested pea unshare"
 }
 
 @test "pea unshare: the holder outlives the command" {
@@ -131,7 +151,6 @@ teardown() {
         is "$(sort <<<"$output")" "0 /dev/null
 1 /dev/null
 2 /dev/null" "open fds of the holder"
-        [ "$(awk '{ print $4 }' "/proc/$pid/stat")" != "$$" ] || die "the holder is a child of the test"
 
         # the next command uses it
         run_pea unshare true
@@ -141,12 +160,9 @@ teardown() {
 
 @test "pea unshare: works without XDG_RUNTIME_DIR" {
         skip_if_root "rootless only"
-        local dir=/tmp/pea-run-$(id -u)
-        if [ ! -e "$dir" ]; then
-                TMP_RUN_ROOT_CREATED=1
-        elif [ ! -O "$dir" ]; then
-                die "$dir exists and belongs to somebody else"
-        fi
+        local dir
+        dir=/tmp/pea-run-$(id -u)
+        note_tmp_run_root
         local saved=$XDG_RUNTIME_DIR
         unset XDG_RUNTIME_DIR
         run_pea unshare cat /proc/self/uid_map
@@ -167,9 +183,8 @@ teardown() {
         run_pea system migrate
         export XDG_RUNTIME_DIR=$saved
         is "$output" "" "output of pea system migrate"
-        is_running "$pid" && die "holder $pid still runs after pea system migrate"
-        if [ -n "${TMP_RUN_ROOT_CREATED:-}" ]; then
-                rm -rf "$dir"
+        if is_running "$pid"; then
+                die "holder $pid still runs after pea system migrate"
         fi
 }
 
@@ -182,7 +197,9 @@ teardown() {
 
         run_pea system migrate
         is "$output" "" "output of pea system migrate"
-        is_running "$old_pid" && die "holder $old_pid still runs after pea system migrate"
+        if is_running "$old_pid"; then
+                die "holder $old_pid still runs after pea system migrate"
+        fi
         [ ! -e "$(run_root)/userns.pid" ] || die "the pid file is still there"
 
         # nothing to stop is fine
@@ -199,8 +216,10 @@ teardown() {
 
 @test "pea unshare: a stale pid file is replaced, an unrelated process is left alone" {
         skip_if_root "rootless only"
-        sleep 300 &
-        local bystander=$!
+        # bats waits for whoever holds its fd 3
+        sleep 300 3>&- &
+        BYSTANDER=$!
+        local bystander=$BYSTANDER
         mkdir -p "$(run_root)"
         echo "$bystander" >"$(run_root)/userns.pid"
 
@@ -219,9 +238,6 @@ teardown() {
         echo garbage >"$(run_root)/userns.pid"
         run_pea unshare true
         [ "$(cat "$(run_root)/userns.pid")" != garbage ] || die "the garbage pid file was kept"
-        stop_holder "$(run_root)"
-        kill "$bystander"
-        wait "$bystander" 2>/dev/null || true
 }
 
 @test "pea unshare: concurrent first commands share one holder" {
@@ -336,7 +352,7 @@ $(id -g)" "the user pea runs for"
         NOSUB_DIR=$(mktemp -d /tmp/pea-test-nosub.XXXXXX)
         chmod 0755 "$NOSUB_DIR"
         install -d -m 0700 -o "$NOSUB_USER" -g "$gid" "$NOSUB_DIR/home" "$NOSUB_DIR/xdg"
-        local as=(timeout 60 runuser -u "$NOSUB_USER" -- env -u PEA_TEST_ROOT
+        local as=(timeout 60 runuser -u "$NOSUB_USER" -- env
                 HOME="$NOSUB_DIR/home" XDG_RUNTIME_DIR="$NOSUB_DIR/xdg" "$PEA")
 
         run --separate-stderr "${as[@]}" unshare cat /proc/self/uid_map /proc/self/gid_map
@@ -360,6 +376,7 @@ $(id -g)" "the user pea runs for"
 
         run "${as[@]}" system migrate
         is "$status" 0 "exit code of pea system migrate as $NOSUB_USER"
-        is_running "$pid" && die "holder $pid still runs after pea system migrate"
-        true
+        if is_running "$pid"; then
+                die "holder $pid still runs after pea system migrate"
+        fi
 }
