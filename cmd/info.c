@@ -28,13 +28,15 @@ static const char *cgroup_version(void)
         return "v1";
 }
 
-static json_t *idmap_json(const struct pea_config *c, const char *path, uid_t id)
+/* subuid and subgid lines both name the user (or uid); container id 0 is mapped_id. */
+static json_t *idmap_json(const struct pea_config *c, const char *path, uid_t mapped_id)
 {
         _cleanup_free_ struct pea_idmap *m = NULL;
         _cleanup_error_ struct pea_error *e = NULL;
         size_t n = 0;
-        if (!c->rootless || pea_rootless_idmap(path, c->user, id, &m, &n, &e) < 0)
+        if (!c->rootless || pea_rootless_idmap(path, c->user, c->uid, &m, &n, &e) < 0)
                 return json_null();
+        m[0].host_id = mapped_id;
         json_t *a = json_array();
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(a, json_pack("{s:I, s:I, s:I}", "container_id",

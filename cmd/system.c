@@ -94,6 +94,7 @@ const struct pea_cmd pea_cmd_doctor = {
 
 static const struct pea_cmd *const system_cmds[] = {
         &pea_cmd_doctor,
+        &pea_cmd_system_migrate,
         NULL,
 };
 

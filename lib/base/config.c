@@ -48,7 +48,7 @@ static char *default_run_root(const struct pea_config *c)
         const char *xrd = getenv("XDG_RUNTIME_DIR");
         struct stat st;
         if (xrd && xrd[0] == '/' && stat(xrd, &st) == 0 && S_ISDIR(st.st_mode)
-            && st.st_uid == c->uid && access(xrd, W_OK) == 0)
+            && st.st_uid == geteuid() && access(xrd, W_OK) == 0)
                 return xasprintf("%s/pea", xrd);
         return xasprintf("/tmp/pea-run-%u", (unsigned)c->uid);
 }

@@ -68,6 +68,41 @@ static const char *const migrations[] = {
                                                   "  name TEXT PRIMARY KEY NOT NULL CHECK (name <> ''),"
                                                   "  config TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config))"
                                                   ");",
+        /*
+         * 2: the image store. layers are unpacked layers by chain ID (the
+         * directory <graph>/layers/<hex> exists whenever the row does);
+         * image_layers is each image's layer list; images get the columns of
+         * lib/image's records. image_names keeps its rowid order (tag order).
+         */
+        "CREATE TABLE layers ("
+        "  chain_id TEXT PRIMARY KEY NOT NULL"
+        "    CHECK (length(chain_id) = 71 AND chain_id GLOB 'sha256:*'),"
+        "  diff_id TEXT NOT NULL CHECK (diff_id GLOB 'sha256:*'),"
+        "  parent_chain_id TEXT REFERENCES layers(chain_id),"
+        "  digest TEXT,"
+        "  media_type TEXT,"
+        "  size INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),"
+        "  whiteout TEXT NOT NULL DEFAULT 'overlay'"
+        "    CHECK (whiteout IN ('overlay', 'overlay-userxattr', 'aufs')),"
+        "  created INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE INDEX layers_parent ON layers(parent_chain_id);"
+        "CREATE INDEX layers_digest ON layers(digest);"
+        "CREATE TABLE image_layers ("
+        "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+        "  idx INTEGER NOT NULL CHECK (idx >= 0),"
+        "  chain_id TEXT NOT NULL REFERENCES layers(chain_id),"
+        "  PRIMARY KEY (image_id, idx)"
+        ");"
+        "CREATE INDEX image_layers_chain_id ON image_layers(chain_id);"
+        "ALTER TABLE images ADD COLUMN manifest_media_type TEXT;"
+        "ALTER TABLE images ADD COLUMN repo_digests TEXT NOT NULL DEFAULT '[]'"
+        "  CHECK (json_valid(repo_digests));"
+        "ALTER TABLE images ADD COLUMN os TEXT;"
+        "ALTER TABLE images ADD COLUMN architecture TEXT;"
+        "ALTER TABLE images ADD COLUMN variant TEXT;"
+        "ALTER TABLE images ADD COLUMN added INTEGER NOT NULL DEFAULT 0;"
+        "CREATE INDEX images_digest ON images(digest);",
 };
 
 int state_schema_latest(void)

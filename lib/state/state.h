@@ -122,3 +122,94 @@ int pea_state_pod_update(struct pea_state *s, const struct pea_pod_row *row,
                          struct pea_error **err);
 /* -EBUSY while containers still belong to the pod. */
 int pea_state_pod_remove(struct pea_state *s, const char *id, struct pea_error **err);
+
+/*
+ * Image store rows (schema v2), used by lib/image's store. These touch only the
+ * database: the store keeps the directories and blobs in step with them.
+ */
+
+struct pea_layer_row {
+        char *chain_id;        /* "sha256:<hex>" */
+        char *diff_id;         /* "sha256:<hex>" of the uncompressed tar */
+        char *parent_chain_id; /* NULL for a base layer */
+        char *digest;          /* the compressed blob it came from, may be NULL */
+        char *media_type;      /* of that blob, may be NULL */
+        char *whiteout;        /* "overlay", "overlay-userxattr" or "aufs" */
+        int64_t size;          /* uncompressed bytes */
+        int64_t created;       /* unix ns; 0 on add means now */
+};
+
+void pea_layer_row_done(struct pea_layer_row *row);
+struct pea_layer_row *pea_layer_rows_free(struct pea_layer_row *rows, size_t n);
+
+/* Inserts a layer: 1 when added, 0 when the chain ID exists (that row is kept).
+ * -ENOENT when the parent layer has no row. */
+int pea_state_layer_add(struct pea_state *s, const struct pea_layer_row *row,
+                        struct pea_error **err);
+/* -ENOENT "layer 'x' not known". */
+int pea_state_layer_get(struct pea_state *s, const char *chain_id, struct pea_layer_row *ret,
+                        struct pea_error **err);
+int pea_state_layer_list(struct pea_state *s, struct pea_layer_row **ret, size_t *ret_n,
+                         struct pea_error **err);
+/* Layers that no image uses and that are no other layer's parent. */
+int pea_state_layer_list_unused(struct pea_state *s, char ***ret, struct pea_error **err);
+/* -EBUSY while an image or a child layer uses it; -ENOENT when there is no such row. */
+int pea_state_layer_remove(struct pea_state *s, const char *chain_id, struct pea_error **err);
+/*
+ * For a layer whose directory is lost: removes it, every layer built on it and
+ * every image using any of them (one transaction). ret_image_ids (may be NULL)
+ * gets the IDs of the images removed.
+ */
+int pea_state_layer_remove_broken(struct pea_state *s, const char *chain_id,
+                                  char ***ret_image_ids, struct pea_error **err);
+
+struct pea_image_row {
+        char *id;                  /* 64 hex: the hex of the config digest */
+        char *digest;              /* "sha256:<hex>" of the manifest */
+        char *manifest_media_type; /* may be NULL */
+        char *config;              /* the config blob as text; NULL when not loaded */
+        char **names;              /* full references, in the order they were added */
+        char **repo_digests;       /* "repo@sha256:<hex>" as recorded */
+        char *os, *architecture, *variant; /* may be NULL */
+        int64_t created;                   /* unix ns, from the config; 0 when unknown */
+        int64_t size;                      /* sum of the layers' uncompressed sizes */
+        int64_t added;                     /* unix ns; 0 on add means now */
+        char **layers;                     /* chain IDs, base first */
+};
+
+void pea_image_row_done(struct pea_image_row *row);
+struct pea_image_row *pea_image_rows_free(struct pea_image_row *rows, size_t n);
+
+/*
+ * Adds an image, or merges into the image with the same ID: digest and manifest
+ * media type are replaced, repo digests united, names added. A name held by
+ * another image moves to this one (which may leave that one without names).
+ * -ENOENT when a layer has no row; -EINVAL when a merge brings other layers.
+ */
+int pea_state_image_add(struct pea_state *s, const struct pea_image_row *row,
+                        struct pea_error **err);
+/* With config, names, repo digests and layers; -ENOENT "image 'x' not known". */
+int pea_state_image_get(struct pea_state *s, const char *id, struct pea_image_row *ret,
+                        struct pea_error **err);
+/* Newest first; configs only when with_config. */
+int pea_state_image_list(struct pea_state *s, bool with_config, struct pea_image_row **ret,
+                         size_t *ret_n, struct pea_error **err);
+/* The image holding the exact name, or *ret_id NULL. */
+int pea_state_image_by_name(struct pea_state *s, const char *name, char **ret_id,
+                            struct pea_error **err);
+/* How many image IDs start with prefix (0, 1, or 2 for more); *ret_id set when 1. */
+int pea_state_image_by_prefix(struct pea_state *s, const char *prefix, char **ret_id,
+                              struct pea_error **err);
+/* Removes the image row with its names and layer list (not the layers). -ENOENT. */
+int pea_state_image_remove(struct pea_state *s, const char *id, struct pea_error **err);
+/* Gives name to image id, taking it from any other image. -ENOENT: no such image. */
+int pea_state_image_tag(struct pea_state *s, const char *id, const char *name,
+                        struct pea_error **err);
+/* -ENOENT "'name': tag not known" when the image does not have that name. */
+int pea_state_image_untag(struct pea_state *s, const char *id, const char *name,
+                          struct pea_error **err);
+/* IDs of the containers created from image id (none: an empty vector). */
+int pea_state_image_users(struct pea_state *s, const char *id, char ***ret,
+                          struct pea_error **err);
+/* 1 when an image (config, manifest, repo digest) or layer row refers to the blob digest. */
+int pea_state_blob_in_use(struct pea_state *s, const char *digest, struct pea_error **err);

@@ -47,13 +47,14 @@ is_running() {
         [ -n "$state" ] && [ "$state" != Z ]
 }
 
-# Stops the holder recorded in run root $1, by pid and only when it is ours
-# and really a holder, without asking pea.
+# Stops the holder recorded in run root $1, by pid and only when it belongs
+# to user $2 (default: us) and really is a holder, without asking pea.
 stop_holder() {
-        local pid i
+        local pid i owner=${2:-$(id -un)}
         pid=$(cat "$1/userns.pid" 2>/dev/null) || return 0
         [[ $pid =~ ^[0-9]+$ ]] || return 0
-        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = pea-holder ] && [ -O "/proc/$pid" ]; then
+        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = pea-holder ] &&
+                [ "$(stat -c %U "/proc/$pid" 2>/dev/null)" = "$owner" ]; then
                 kill "$pid" 2>/dev/null || true
                 for i in $(seq 50); do
                         is_running "$pid" || break
@@ -87,7 +88,7 @@ teardown() {
                 kill "$BYSTANDER" 2>/dev/null || true
         fi
         if [ -n "${NOSUB_DIR:-}" ]; then
-                stop_holder "$NOSUB_DIR/xdg/pea"
+                stop_holder "$NOSUB_DIR/xdg/pea" "$NOSUB_USER"
                 rm -rf "$NOSUB_DIR"
         fi
         pea_teardown
@@ -235,6 +236,7 @@ teardown() {
         is "$(cat "/proc/$pid/comm")" "pea-holder" "comm of the new holder"
         is_running "$bystander" || die "pea unshare killed an unrelated process"
 
+        stop_holder "$(run_root)"
         echo garbage >"$(run_root)/userns.pid"
         run_pea unshare true
         [ "$(cat "$(run_root)/userns.pid")" != garbage ] || die "the garbage pid file was kept"
@@ -264,7 +266,9 @@ teardown() {
         run_pea unshare sh -c "echo shared >'$d/file'"
 
         # a later command sees the mount
-        run_pea unshare awk -v d="$d" '$5 == d { print $9 }' /proc/self/mountinfo
+        # mountinfo: ... MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE ...
+        run_pea unshare awk -v d="$d" \
+                '$5 == d { for (i = 7; i < NF; i++) if ($i == "-") print $(i + 1) }' /proc/self/mountinfo
         is "$output" "tmpfs" "the mount in a second pea unshare"
         run_pea unshare cat "$d/file"
         is "$output" "shared" "the file in the mount"

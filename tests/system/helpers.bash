@@ -15,6 +15,9 @@
 #   PEA_TEST_VERSION    the version pea must report (default: from meson.build)
 #   PEA_REGISTRY...     the test registries (see ../shared/testenv/README.md)
 
+# run -N (see run_pea) needs bats >= 1.5 (Debian 12 has 1.8.2)
+bats_require_minimum_version 1.5.0
+
 # bats-support and bats-assert, when installed (Debian: bats-support, bats-assert)
 for _lib in bats-support bats-assert; do
         for _dir in "${BATS_LIB_PATH:-}" /usr/lib/bats /usr/share/bats /usr/local/lib/bats; do
@@ -85,7 +88,10 @@ run_pea() {
         [ -n "${PEA_TEST_RUNROOT:-}" ] && opts+=(--runroot "$PEA_TEST_RUNROOT")
 
         echo "$_LOG_PROMPT pea${opts[*]:+ ${opts[*]}} $*"
-        run timeout --foreground -v --kill-after=10 "$PEA_TEST_TIMEOUT" "$PEA" "${opts[@]}" "$@"
+        # "run -127" tells bats that 127 (not found) is expected, which avoids its BW01 warning
+        local runopt=()
+        [ "$expected_rc" = 127 ] && runopt=(-127)
+        run "${runopt[@]}" timeout --foreground -v --kill-after=10 "$PEA_TEST_TIMEOUT" "$PEA" "${opts[@]}" "$@"
         PEA_LAST_COMMAND="pea $*"
         [ -n "$output" ] && echo "$output"
         if [ "$status" -ne 0 ]; then
