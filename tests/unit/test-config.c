@@ -74,8 +74,11 @@ START_TEST(xdg_dirs)
         setenv("XDG_DATA_HOME", data, 1);
         setenv("CONTAINERS_CONF", "/nonexistent/containers.conf", 1);
         setenv("CONTAINERS_STORAGE_CONF", "/nonexistent/storage.conf", 1);
-        /* XDG_RUNTIME_DIR owned by someone else (we run as root or another uid): fallback. */
-        setenv("XDG_RUNTIME_DIR", "/", 1);
+        /* XDG_RUNTIME_DIR owned by someone else than the effective uid: fallback. */
+        _cleanup_free_ char *xrd = xasprintf("%s/xrd", tmpdir);
+        ck_assert_int_eq(mkdir(xrd, 0700), 0);
+        ck_assert_int_eq(chown(xrd, geteuid() + 1, (gid_t)-1) == 0 || geteuid() != 0, 1);
+        setenv("XDG_RUNTIME_DIR", geteuid() == 0 ? xrd : "/", 1);
         ck_assert_int_eq(pea_config_load(&c, NULL, &err), 0);
         _cleanup_free_ char *gr = xasprintf("%s/containers/pea", data);
         ck_assert_str_eq(c.graph_root, gr);
@@ -148,6 +151,22 @@ START_TEST(bad_conf_is_an_error)
 
 END_TEST
 
+START_TEST(xdg_runtime_dir_used)
+{
+        struct pea_config c;
+        _cleanup_error_ struct pea_error *err = NULL;
+        setenv("CONTAINERS_CONF", "/nonexistent/containers.conf", 1);
+        setenv("CONTAINERS_STORAGE_CONF", "/nonexistent/storage.conf", 1);
+        /* Owned by the effective uid (inside pea's user namespace that is 0). */
+        setenv("XDG_RUNTIME_DIR", tmpdir, 1);
+        ck_assert_int_eq(pea_config_load(&c, NULL, &err), 0);
+        _cleanup_free_ char *want = xasprintf("%s/pea", tmpdir);
+        ck_assert_str_eq(c.run_root, want);
+        pea_config_done(&c);
+}
+
+END_TEST
+
 START_TEST(ensure_dirs_private)
 {
         struct pea_config c;
@@ -176,6 +195,7 @@ static Suite *config_suite(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, rootless_defaults);
         tcase_add_test(tc, xdg_dirs);
+        tcase_add_test(tc, xdg_runtime_dir_used);
         tcase_add_test(tc, overrides_win);
         tcase_add_test(tc, containers_conf_user_files);
         tcase_add_test(tc, bad_conf_is_an_error);
