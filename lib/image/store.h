@@ -41,13 +41,16 @@
  * one process, never blocks while a database transaction is open):
  *   - graph/layers/<hex>.lock, LOCK_SH: a "pin". Whoever is about to use or
  *     reference a layer pins it first and keeps the pin until its image is
- *     added (pea_image_store_unpin_all() or close). layer_exists(),
- *     layer_commit() and layer_import() pin what they look at (the parent
- *     too), so a pull that goes through them, base layer first, is covered.
+ *     added: layer_exists(), layer_commit() and layer_import() pin what they
+ *     look at (the parent too), so a pull that goes through them, base layer
+ *     first, is covered; add_image() drops the pins of its layers once the
+ *     image row holds them. pea_image_store_unpin_all() and close drop all
+ *     (a failed pull).
  *   - the same file, LOCK_EX|LOCK_NB: taken by removal (rmi, gc, repair) for
  *     each layer it deletes, inside the deleting transaction and until the
  *     directory is gone. A pinned layer is skipped and stays (as an unused
- *     layer for the next gc), so rmi never breaks a pull and never waits for one.
+ *     layer for the next gc), so rmi never breaks a pull and never waits for
+ *     one.
  *     A lock file is unlinked only under LOCK_EX; lockers check after flock
  *     that the file they hold is still the one at the path.
  *   - each .tmp-* directory or file is flocked LOCK_EX by the process writing
@@ -57,11 +60,18 @@
  *     inside its own transaction and rewrites a missing one.
  * Two processes unpacking the same layer both unpack; the one whose rename
  * loses discards its copy and uses the winner's directory and layer.json.
+ * A layer's files are synced (syncfs) before its rename, so a row also
+ * survives a power loss with its content. Diff IDs must be sha256.
+ *
+ * A stored layer keeps the whiteout format it was unpacked with (see
+ * pea_image_layer.whiteout): a storage driver that cannot read that format
+ * must not use it as a lower layer as is.
  *
  * Containers: an image used by a container (containers.image_id) cannot be
- * removed (-EBUSY); containers reference layers only through their image. When
- * containers get their own layers (the writable layer on top of an image), its
- * parent must be kept the same way: see store_layer_in_use() in store-gc.c.
+ * removed (-EBUSY); containers reference layers only through their image. If
+ * containers ever get layer rows of their own (a committed writable layer),
+ * their parents must count as used: the hook is gc_image() and
+ * pea_state_layer_list_unused().
  *
  * Nothing here chowns or needs real root: the same code runs inside the
  * rootless user namespace.
@@ -262,14 +272,13 @@ int pea_image_store_add_image(struct pea_image_store *s, const struct pea_image_
  * NULL when matched by ID.
  */
 int pea_image_store_lookup(struct pea_image_store *s, const char *name_or_id,
-                           struct pea_image_record *ret, char **ret_name,
-                           struct pea_error **err);
+                           struct pea_image_record *ret, char **ret_name, struct pea_error **err);
 /* By full ID, exactly. */
 int pea_image_store_get(struct pea_image_store *s, const char *id, struct pea_image_record *ret,
                         struct pea_error **err);
 /* Newest first; without config, manifest and layers. */
-int pea_image_store_list(struct pea_image_store *s, struct pea_image_record **ret,
-                         size_t *ret_n, struct pea_error **err);
+int pea_image_store_list(struct pea_image_store *s, struct pea_image_record **ret, size_t *ret_n,
+                         struct pea_error **err);
 /* Chain IDs of the image's layers, base first (lowerdirs: reverse order). */
 int pea_image_store_layers_of(struct pea_image_store *s, const char *image, char ***ret,
                               struct pea_error **err);

@@ -17,8 +17,8 @@
 
 #define LAYER_COLUMNS \
         "chain_id, diff_id, parent_chain_id, digest, media_type, whiteout, size, created"
-#define IMAGE_COLUMNS                                                                   \
-        "id, digest, manifest_media_type, repo_digests, os, architecture, variant, "   \
+#define IMAGE_COLUMNS                                                                \
+        "id, digest, manifest_media_type, repo_digests, os, architecture, variant, " \
         "created, size, added"
 
 /* Binds texts[i] to ?(i + 1); NULL binds SQL NULL. */
@@ -120,11 +120,12 @@ static int layer_add_fn(struct pea_state *s, void *userdata, struct pea_error **
                         return r;
         }
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        r = state_prepare(s, "INSERT INTO layers (" LAYER_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
-                             "?6, ?7, ?8)",
+        r = state_prepare(s,
+                          "INSERT INTO layers (" LAYER_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
+                          "?6, ?7, ?8)",
                           &st, err);
-        const char *texts[] = {row->chain_id,   row->diff_id,    row->parent_chain_id,
-                               row->digest,     row->media_type, row->whiteout ?: "overlay"};
+        const char *texts[] = {row->chain_id, row->diff_id,    row->parent_chain_id,
+                               row->digest,   row->media_type, row->whiteout ?: "overlay"};
         if (r >= 0)
                 r = bind_texts(s, st, texts, ELEMENTSOF(texts), err);
         if (r < 0)
@@ -132,8 +133,10 @@ static int layer_add_fn(struct pea_state *s, void *userdata, struct pea_error **
         (void)sqlite3_bind_int64(st, 7, row->size);
         (void)sqlite3_bind_int64(st, 8, row->created ? row->created : state_now_ns());
         r = state_step(s, st, err);
-        if (r < 0)
-                return pea_error_wrap(err, "adding layer '%s'", row->chain_id);
+        if (r < 0) {
+                (void)pea_error_wrap(err, "adding layer '%s'", row->chain_id);
+                return r;
+        }
         return 1;
 }
 
@@ -275,8 +278,8 @@ int pea_state_layer_remove(struct pea_state *s, const char *chain_id, struct pea
 }
 
 /* The layer ?1 and every layer above it. */
-#define BROKEN_CTE                                                                          \
-        "WITH RECURSIVE bad(c) AS (SELECT ?1 UNION SELECT l.chain_id FROM layers l "        \
+#define BROKEN_CTE                                                                   \
+        "WITH RECURSIVE bad(c) AS (SELECT ?1 UNION SELECT l.chain_id FROM layers l " \
         "JOIN bad ON l.parent_chain_id = bad.c) "
 
 struct broken {
@@ -304,8 +307,8 @@ static int remove_broken_fn(struct pea_state *s, void *userdata, struct pea_erro
         return r < 0 ? r : 0;
 }
 
-int pea_state_layer_remove_broken(struct pea_state *s, const char *chain_id,
-                                  char ***ret_image_ids, struct pea_error **err)
+int pea_state_layer_remove_broken(struct pea_state *s, const char *chain_id, char ***ret_image_ids,
+                                  struct pea_error **err)
 {
         struct broken b = {.chain_id = chain_id};
         int r = state_run(s, true, remove_broken_fn, &b, err);
@@ -408,8 +411,9 @@ static int insert_image(struct pea_state *s, const struct pea_image_row *row,
                               "INSERT INTO images (" IMAGE_COLUMNS ", config) VALUES (?1, ?2, ?3, "
                               "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                               &st, err);
-        const char *texts[] = {row->id,  row->digest,       row->manifest_media_type,
-                               repo_digests, row->os, row->architecture, row->variant};
+        const char *texts[] = {row->id,      row->digest, row->manifest_media_type,
+                               repo_digests, row->os,     row->architecture,
+                               row->variant};
         if (r >= 0)
                 r = bind_texts(s, st, texts, ELEMENTSOF(texts), err);
         if (r < 0)
@@ -433,8 +437,7 @@ static int insert_image(struct pea_state *s, const struct pea_image_row *row,
 }
 
 /* Merges into the stored image row->id: same layers, new digest, united repo digests. */
-static int merge_image(struct pea_state *s, const struct pea_image_row *row,
-                       struct pea_error **err)
+static int merge_image(struct pea_state *s, const struct pea_image_row *row, struct pea_error **err)
 {
         _cleanup_(pea_image_row_done) struct pea_image_row old = {0};
         int r = pea_state_image_get(s, row->id, &old, err);
@@ -467,8 +470,9 @@ static int tag_one(struct pea_state *s, const char *id, const char *name, struct
         int r = exec_texts(s, "DELETE FROM image_names WHERE name = ?1 AND image_id <> ?2", texts,
                            2, err);
         if (r >= 0)
-                r = exec_texts(s, "INSERT OR IGNORE INTO image_names (name, image_id) "
-                                  "VALUES (?1, ?2)",
+                r = exec_texts(s,
+                               "INSERT OR IGNORE INTO image_names (name, image_id) "
+                               "VALUES (?1, ?2)",
                                texts, 2, err);
         return r < 0 ? r : 0;
 }
@@ -480,8 +484,8 @@ static int image_add_fn(struct pea_state *s, void *userdata, struct pea_error **
         STRV_FOREACH(l, row->layers) {
                 r = layer_exists(s, *l, err);
                 if (r == 0)
-                        return pea_error_set(err, ENOENT, "layer '%s' of image '%s' not known",
-                                             *l, row->id);
+                        return pea_error_set(err, ENOENT, "layer '%s' of image '%s' not known", *l,
+                                             row->id);
                 if (r < 0)
                         return r;
         }
@@ -502,8 +506,8 @@ int pea_state_image_add(struct pea_state *s, const struct pea_image_row *row,
                 return pea_error_set(err, EINVAL, "invalid image ID '%s'", row->id ?: "");
         int r = state_run(s, true, image_add_fn, (void *)row, err);
         if (r < 0)
-                return pea_error_wrap(err, "adding image '%s'", row->id);
-        return 0;
+                (void)pea_error_wrap(err, "adding image '%s'", row->id);
+        return r < 0 ? r : 0;
 }
 
 struct image_get {
@@ -515,8 +519,8 @@ static int image_get_fn(struct pea_state *s, void *userdata, struct pea_error **
 {
         struct image_get *g = userdata;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = state_prepare(s, "SELECT " IMAGE_COLUMNS ", config FROM images WHERE id = ?1",
-                              &st, err);
+        int r = state_prepare(s, "SELECT " IMAGE_COLUMNS ", config FROM images WHERE id = ?1", &st,
+                              err);
         if (r >= 0)
                 r = bind_texts(s, st, &g->id, 1, err);
         if (r >= 0)
@@ -663,8 +667,8 @@ static int image_untag_fn(struct pea_state *s, void *userdata, struct pea_error 
 {
         const struct tag *t = userdata;
         const char *texts[] = {t->name, t->id};
-        int r = exec_texts(s, "SELECT 1 FROM image_names WHERE name = ?1 AND image_id = ?2",
-                           texts, 2, err);
+        int r = exec_texts(s, "SELECT 1 FROM image_names WHERE name = ?1 AND image_id = ?2", texts,
+                           2, err);
         if (r == 0)
                 return pea_error_set(err, ENOENT, "%s: tag not known", t->name);
         if (r > 0)
@@ -679,8 +683,7 @@ int pea_state_image_untag(struct pea_state *s, const char *id, const char *name,
         return state_run(s, true, image_untag_fn, &t, err);
 }
 
-int pea_state_image_users(struct pea_state *s, const char *id, char ***ret,
-                          struct pea_error **err)
+int pea_state_image_users(struct pea_state *s, const char *id, char ***ret, struct pea_error **err)
 {
         return run_strv_query(s, "SELECT id FROM containers WHERE image_id = ?1 ORDER BY created",
                               id, ret, err);

@@ -160,16 +160,16 @@ int pea_state_layer_remove(struct pea_state *s, const char *chain_id, struct pea
  * every image using any of them (one transaction). ret_image_ids (may be NULL)
  * gets the IDs of the images removed.
  */
-int pea_state_layer_remove_broken(struct pea_state *s, const char *chain_id,
-                                  char ***ret_image_ids, struct pea_error **err);
+int pea_state_layer_remove_broken(struct pea_state *s, const char *chain_id, char ***ret_image_ids,
+                                  struct pea_error **err);
 
 struct pea_image_row {
-        char *id;                  /* 64 hex: the hex of the config digest */
-        char *digest;              /* "sha256:<hex>" of the manifest */
-        char *manifest_media_type; /* may be NULL */
-        char *config;              /* the config blob as text; NULL when not loaded */
-        char **names;              /* full references, in the order they were added */
-        char **repo_digests;       /* "repo@sha256:<hex>" as recorded */
+        char *id;                          /* 64 hex: the hex of the config digest */
+        char *digest;                      /* "sha256:<hex>" of the manifest */
+        char *manifest_media_type;         /* may be NULL */
+        char *config;                      /* the config blob as text; NULL when not loaded */
+        char **names;                      /* full references, in the order they were added */
+        char **repo_digests;               /* "repo@sha256:<hex>" as recorded */
         char *os, *architecture, *variant; /* may be NULL */
         int64_t created;                   /* unix ns, from the config; 0 when unknown */
         int64_t size;                      /* sum of the layers' uncompressed sizes */
@@ -209,7 +209,6 @@ int pea_state_image_tag(struct pea_state *s, const char *id, const char *name,
 int pea_state_image_untag(struct pea_state *s, const char *id, const char *name,
                           struct pea_error **err);
 /* IDs of the containers created from image id (none: an empty vector). */
-int pea_state_image_users(struct pea_state *s, const char *id, char ***ret,
-                          struct pea_error **err);
+int pea_state_image_users(struct pea_state *s, const char *id, char ***ret, struct pea_error **err);
 /* 1 when an image (config, manifest, repo digest) or layer row refers to the blob digest. */
 int pea_state_blob_in_use(struct pea_state *s, const char *digest, struct pea_error **err);
