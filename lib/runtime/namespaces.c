@@ -3,11 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -40,8 +40,8 @@ static char *idmap_text(const struct runtime_idmap *m, size_t n)
 {
         _cleanup_free_ char *text = xstrdup("");
         for (size_t i = 0; i < n; i++) {
-                char *t = xasprintf("%s%u %u %u\n", text, m[i].container_id, m[i].host_id,
-                                    m[i].size);
+                char *t =
+                        xasprintf("%s%u %u %u\n", text, m[i].container_id, m[i].host_id, m[i].size);
                 free(text);
                 text = t;
         }
@@ -103,8 +103,7 @@ static void become_root(struct runtime_spec *s)
                 (void)setresuid(0, 0, 0);
 }
 
-static int enter_user_ns(struct runtime_spec *s, int sync, const int *fds,
-                         struct pea_error **err)
+static int enter_user_ns(struct runtime_spec *s, int sync, const int *fds, struct pea_error **err)
 {
         for (size_t i = 0; i < s->n_namespaces; i++) {
                 struct runtime_ns *ns = &s->namespaces[i];

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <termios.h>
+
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -81,6 +83,10 @@ struct runtime_spec {
         struct runtime_rlimit *rlimits;
         size_t n_rlimits;
         bool no_new_privileges;
+        bool has_umask;
+        mode_t umask;
+        bool has_oom_score_adj;
+        int oom_score_adj;
         char *root_path; /* absolute */
         bool root_readonly;
         char *hostname;
@@ -124,6 +130,7 @@ int runtime_caps_mask(json_t *names, const char *what, uint64_t *ret, struct pea
 
 /* sync.c: the parent/child socket (SOCK_SEQPACKET) and its messages. */
 enum runtime_sync_type {
+        SYNC_EOF = 0,    /* the peer closed the socket (execve, or death) */
         SYNC_USERNS = 1, /* child -> parent: write my id maps */
         SYNC_USERNS_DONE,
         SYNC_PID,     /* value: the container's pid */
@@ -146,12 +153,12 @@ int runtime_sync_send(int sock, int type, int value, int fd, struct pea_error **
 void runtime_sync_send_error(int sock, const struct pea_error *e);
 /*
  * Receives a message. A SYNC_ERROR comes back as that error (its code and
- * message); EOF as -EPIPE. The caller owns ret->fd.
+ * message); EOF as a SYNC_EOF message. The caller owns ret->fd.
  */
 int runtime_sync_recv(int sock, struct runtime_sync_msg *ret, struct pea_error **err);
-/* Receives a message that must be of the given type. */
+/* Receives a message that must be of the given type; EOF is -EPIPE. */
 int runtime_sync_expect(int sock, int type, struct runtime_sync_msg *ret, struct pea_error **err);
-/* Sends an fd over a unix socket (SCM_RIGHTS) with a one-byte payload. */
+/* Sends an fd (SCM_RIGHTS) as a SYNC_CONSOLE message: to the runtime or a console socket. */
 int runtime_send_fd(int sock, int fd, struct pea_error **err);
 
 /* namespaces.c */
@@ -182,7 +189,7 @@ int runtime_open_in_root(int rootfd, const char *path, int flags, struct pea_err
 
 /* mounts.c */
 struct runtime_mount_opts {
-        unsigned long flags;     /* MS_* set */
+        unsigned long flags; /* MS_* set */
         unsigned long propagation;
         bool bind;
         bool recursive_ro; /* "rro" */
@@ -195,7 +202,11 @@ int runtime_mount_opts_parse(char *const *options, struct runtime_mount_opts *re
 void runtime_mount_opts_done(struct runtime_mount_opts *o);
 /* The path to reach an fd through /proc ("/proc/self/fd/N"). */
 char *runtime_fd_path(int fd);
-/* Remounts the mount at fd read-only (recursively when asked), keeping locked flags. */
+/*
+ * Remounts the mount at fd with flags (MS_RDONLY, MS_NOSUID, ...): the whole
+ * tree with mount_setattr when recursive, else the top mount; on EPERM again
+ * with the flags a user namespace locked (read with fstatvfs) added.
+ */
 int runtime_remount(int fd, unsigned long flags, bool recursive, struct pea_error **err);
 /* Stage 2, before pivot_root: propagation, the rootfs bind and the spec's mounts. */
 int runtime_mounts_setup(struct runtime_spec *s, int *ret_rootfd, struct pea_error **err);
@@ -211,12 +222,23 @@ int runtime_devices_setup(struct runtime_spec *s, int rootfd, struct pea_error *
 int runtime_console_bind(int rootfd, int slave, struct pea_error **err);
 
 /* pty.c */
-/* Creates a pty in the container's devpts; the slave becomes the controlling terminal. */
+/* Creates a pty in the container's devpts (or the host's). */
 int runtime_pty_setup(int rootfd, int *ret_master, int *ret_slave, struct pea_error **err);
-/* Relays stdin to master and master to stdout until the container exits (foreground run). */
-struct runtime_relay;
-int runtime_relay_run(struct pea_runtime_container *c, int sigfd, int *ret_wstatus,
-                      struct pea_error **err);
+/* setsid, the slave as controlling terminal and stdio; closes slave. */
+int runtime_pty_make_controlling(int slave, struct pea_error **err);
+
+struct runtime_tty {
+        int fd;
+        bool raw;
+        struct termios saved;
+};
+
+/* Puts fd in raw mode when it is a terminal. */
+void runtime_tty_raw(struct runtime_tty *t, int fd);
+void runtime_tty_restore(struct runtime_tty *t);
+void runtime_winsize_copy(int from, int to);
+/* One read from 'from' written fully to 'to': 1 when data moved, 0 at EOF (or EIO), -errno. */
+int runtime_copy_once(int from, int to);
 
 /* caps.c */
 int runtime_caps_bounding(const struct runtime_caps *c, struct pea_error **err);
@@ -231,6 +253,7 @@ void *runtime_seccomp_free(void *ctx);
 int runtime_rlimits_apply(struct runtime_spec *s, struct pea_error **err);
 int runtime_user_apply(struct runtime_spec *s, struct pea_error **err);
 int runtime_env_apply(struct runtime_spec *s);
+int runtime_oom_score_adj_apply(struct runtime_spec *s, struct pea_error **err);
 /* Finds args[0] in the (already applied) PATH, as execvpe does. */
 int runtime_find_executable(const char *name, char **ret, struct pea_error **err);
 /* Sets the execve error, worded as podman for ENOENT/EACCES. */

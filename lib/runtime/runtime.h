@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
 #include <sys/types.h>
 
 struct pea_error;
@@ -46,13 +47,17 @@ struct pea_runtime_container {
         int console_fd; /* the pty master when the spec asks for a terminal and no console
                            socket was given; else -1 */
         bool started;
-        bool reaped;
+        bool reaped;     /* the process was waited for */
+        int exit_status; /* when reaped: its code, or 128+signal */
 };
 
 /*
  * Creates the namespaces, mounts and process of the bundle's config.json and
  * stops the container's process right before execve (runc create). Errors
- * from the container's setup come back in err.
+ * from the container's setup come back in err, including a command that
+ * cannot be found or run. The container's process is the caller's child:
+ * the caller must not ignore SIGCHLD and reaps it with pea_runtime_wait (or
+ * its own waitpid when it watches several).
  */
 int pea_runtime_create(const char *bundle_dir, const struct pea_runtime_opts *opts,
                        struct pea_runtime_container **ret, struct pea_error **err);
@@ -65,8 +70,7 @@ int pea_runtime_create(const char *bundle_dir, const struct pea_runtime_opts *op
 int pea_runtime_start(struct pea_runtime_container *c, struct pea_error **err);
 
 /* Waits for the container's process; *ret_exit_status is its code or 128+signal. */
-int pea_runtime_wait(struct pea_runtime_container *c, int *ret_exit_status,
-                     struct pea_error **err);
+int pea_runtime_wait(struct pea_runtime_container *c, int *ret_exit_status, struct pea_error **err);
 
 int pea_runtime_kill(struct pea_runtime_container *c, int sig, struct pea_error **err);
 

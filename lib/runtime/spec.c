@@ -49,7 +49,7 @@ static int get_strv(json_t *arr, const char *what, char ***ret, struct pea_error
         _cleanup_strv_ char **l = xcalloc(json_array_size(arr) + 1, sizeof(char *));
         size_t i;
         json_t *v;
-        json_array_foreach (arr, i, v) {
+        json_array_foreach(arr, i, v) {
                 if (!json_is_string(v))
                         return type_error(what, "an array of strings", err);
                 l[i] = xstrdup(json_string_value(v));
@@ -60,8 +60,8 @@ static int get_strv(json_t *arr, const char *what, char ***ret, struct pea_error
 
 static int get_u32(json_t *v, const char *what, uint32_t *ret, struct pea_error **err)
 {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > (json_int_t)UINT32_MAX)
+        if (!json_is_integer(v) || json_integer_value(v) < 0
+            || json_integer_value(v) > (json_int_t)UINT32_MAX)
                 return type_error(what, "a 32-bit unsigned integer", err);
         *ret = (uint32_t)json_integer_value(v);
         return 0;
@@ -150,7 +150,7 @@ static int parse_rlimits(json_t *process, struct runtime_spec *s, struct pea_err
         s->rlimits = xcalloc(json_array_size(arr) + 1, sizeof(*s->rlimits));
         size_t i;
         json_t *v;
-        json_array_foreach (arr, i, v) {
+        json_array_foreach(arr, i, v) {
                 if (!json_is_object(v))
                         return type_error("process.rlimits", "an array of objects", err);
                 r = parse_rlimit(v, &s->rlimits[s->n_rlimits++], err);
@@ -176,13 +176,20 @@ static int parse_user(json_t *process, struct runtime_spec *s, struct pea_error 
         if (v && (r = get_u32(v, "process.user.gid", &id, err)) < 0)
                 return r;
         s->gid = id;
+        v = json_object_get(user, "umask");
+        if (v && !json_is_null(v)) {
+                if ((r = get_u32(v, "process.user.umask", &id, err)) < 0)
+                        return r;
+                s->has_umask = true;
+                s->umask = id & 0777;
+        }
         json_t *arr = NULL;
         r = get_array(user, "additionalGids", "process.user.additionalGids", &arr, err);
         if (r < 0 || !arr)
                 return r;
         s->additional_gids = xcalloc(json_array_size(arr) + 1, sizeof(gid_t));
         size_t i;
-        json_array_foreach (arr, i, v) {
+        json_array_foreach(arr, i, v) {
                 r = get_u32(v, "process.user.additionalGids", &id, err);
                 if (r < 0)
                         return r;
@@ -198,6 +205,7 @@ static int parse_caps(json_t *process, struct runtime_caps *c, struct pea_error 
         if (r < 0 || !caps)
                 return r;
         c->present = true;
+
         const struct {
                 const char *key;
                 uint64_t *mask;
@@ -206,9 +214,10 @@ static int parse_caps(json_t *process, struct runtime_caps *c, struct pea_error 
                 {"inheritable", &c->inheritable}, {"permitted", &c->permitted},
                 {"ambient", &c->ambient},
         };
+
         for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
-                r = runtime_caps_mask(json_object_get(caps, sets[i].key), sets[i].key,
-                                      sets[i].mask, err);
+                r = runtime_caps_mask(json_object_get(caps, sets[i].key), sets[i].key, sets[i].mask,
+                                      err);
                 if (r < 0)
                         return r;
         }
@@ -225,6 +234,15 @@ static int parse_process(json_t *root, struct runtime_spec *s, struct pea_error 
                 return pea_error_set(err, EINVAL, "'process' is missing");
         s->terminal = json_is_true(json_object_get(process, "terminal"));
         s->no_new_privileges = json_is_true(json_object_get(process, "noNewPrivileges"));
+        json_t *oom = json_object_get(process, "oomScoreAdj");
+        if (oom && !json_is_null(oom)) {
+                if (!json_is_integer(oom) || json_integer_value(oom) < -1000
+                    || json_integer_value(oom) > 1000)
+                        return type_error("process.oomScoreAdj", "an integer in [-1000, 1000]",
+                                          err);
+                s->has_oom_score_adj = true;
+                s->oom_score_adj = (int)json_integer_value(oom);
+        }
         r = get_strv(json_object_get(process, "args"), "process.args", &s->args, err);
         if (r < 0)
                 return r;
@@ -266,7 +284,8 @@ static int parse_root(json_t *root, const char *bundle_dir, struct runtime_spec 
                 s->root_path = TAKE_PTR(path);
                 return 0;
         }
-        _cleanup_free_ char *bundle = realpath(bundle_dir, NULL);
+        _cleanup_free_ char *bundle =
+                bundle_dir[0] == '/' ? xstrdup(bundle_dir) : realpath(bundle_dir, NULL);
         if (!bundle)
                 return pea_error_syscall(err, errno, "resolving bundle '%s'", bundle_dir);
         s->root_path = xasprintf("%s/%s", bundle, path);
@@ -298,7 +317,7 @@ static int parse_mounts(json_t *root, struct runtime_spec *s, struct pea_error *
         s->mounts = xcalloc(json_array_size(arr) + 1, sizeof(*s->mounts));
         size_t i;
         json_t *v;
-        json_array_foreach (arr, i, v) {
+        json_array_foreach(arr, i, v) {
                 r = parse_mount(v, &s->mounts[s->n_mounts++], err);
                 if (r < 0)
                         return r;
@@ -310,8 +329,8 @@ static const struct {
         const char *name;
         int type;
 } ns_table[] = {
-        {"pid", CLONE_NEWPID},   {"network", CLONE_NEWNET},   {"mount", CLONE_NEWNS},
-        {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},       {"user", CLONE_NEWUSER},
+        {"pid", CLONE_NEWPID},       {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
+        {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},     {"user", CLONE_NEWUSER},
         {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
 };
 
@@ -346,12 +365,11 @@ int runtime_spec_join_ns(struct runtime_spec *s, const char *type, const char *p
         if (t < 0)
                 return pea_error_set(err, EINVAL, "unknown namespace type '%s'", type);
         if (!path || path[0] != '/')
-                return pea_error_set(err, EINVAL, "namespace path for '%s' must be absolute",
-                                     type);
+                return pea_error_set(err, EINVAL, "namespace path for '%s' must be absolute", type);
         struct runtime_ns *ns = runtime_spec_ns(s, t);
         if (!ns) {
-                s->namespaces = xrealloc(s->namespaces,
-                                         (s->n_namespaces + 1) * sizeof(*s->namespaces));
+                s->namespaces =
+                        xrealloc(s->namespaces, (s->n_namespaces + 1) * sizeof(*s->namespaces));
                 ns = &s->namespaces[s->n_namespaces++];
                 *ns = (struct runtime_ns){.type = t};
         }
@@ -369,7 +387,7 @@ static int parse_namespaces(json_t *linux_, struct runtime_spec *s, struct pea_e
         s->namespaces = xcalloc(json_array_size(arr) + 1, sizeof(*s->namespaces));
         size_t i;
         json_t *v;
-        json_array_foreach (arr, i, v) {
+        json_array_foreach(arr, i, v) {
                 const char *type = json_string_value(json_object_get(v, "type"));
                 int t = type ? runtime_ns_type_from_string(type) : -EINVAL;
                 if (t < 0)
@@ -390,8 +408,8 @@ static int parse_namespaces(json_t *linux_, struct runtime_spec *s, struct pea_e
         return 0;
 }
 
-static int parse_idmaps(json_t *linux_, const char *key, struct runtime_idmap **ret,
-                        size_t *ret_n, struct pea_error **err)
+static int parse_idmaps(json_t *linux_, const char *key, struct runtime_idmap **ret, size_t *ret_n,
+                        struct pea_error **err)
 {
         json_t *arr = NULL;
         int r = get_array(linux_, key, key, &arr, err);
@@ -400,11 +418,11 @@ static int parse_idmaps(json_t *linux_, const char *key, struct runtime_idmap **
         _cleanup_free_ struct runtime_idmap *m = xcalloc(json_array_size(arr) + 1, sizeof(*m));
         size_t i;
         json_t *v;
-        json_array_foreach (arr, i, v) {
-                if ((r = get_u32(json_object_get(v, "containerID"), key, &m[i].container_id,
-                                 err)) < 0 ||
-                    (r = get_u32(json_object_get(v, "hostID"), key, &m[i].host_id, err)) < 0 ||
-                    (r = get_u32(json_object_get(v, "size"), key, &m[i].size, err)) < 0)
+        json_array_foreach(arr, i, v) {
+                if ((r = get_u32(json_object_get(v, "containerID"), key, &m[i].container_id, err))
+                            < 0
+                    || (r = get_u32(json_object_get(v, "hostID"), key, &m[i].host_id, err)) < 0
+                    || (r = get_u32(json_object_get(v, "size"), key, &m[i].size, err)) < 0)
                         return r;
         }
         *ret_n = json_array_size(arr);
@@ -422,6 +440,7 @@ static int parse_device(json_t *o, struct runtime_device *d, struct pea_error **
                 return pea_error_set(err, EINVAL, "device '%s' has an invalid type", d->path);
         d->type = type[0] == 'u' ? 'c' : type[0];
         d->mode = 0666;
+
         const struct {
                 const char *key;
                 uint32_t *val;
@@ -429,6 +448,7 @@ static int parse_device(json_t *o, struct runtime_device *d, struct pea_error **
                 {"major", &d->major}, {"minor", &d->minor}, {"fileMode", &d->mode},
                 {"uid", &d->uid},     {"gid", &d->gid},
         };
+
         for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
                 json_t *v = json_object_get(o, fields[i].key);
                 if (v && (r = get_u32(v, "linux.devices", fields[i].val, err)) < 0)
@@ -447,7 +467,7 @@ static int parse_devices(json_t *linux_, struct runtime_spec *s, struct pea_erro
         s->devices = xcalloc(json_array_size(arr) + 1, sizeof(*s->devices));
         size_t i;
         json_t *v;
-        json_array_foreach (arr, i, v) {
+        json_array_foreach(arr, i, v) {
                 r = parse_device(v, &s->devices[s->n_devices++], err);
                 if (r < 0)
                         return r;
@@ -464,7 +484,7 @@ static int parse_sysctl(json_t *linux_, struct runtime_spec *s, struct pea_error
         s->sysctl = xcalloc(json_object_size(o) + 1, sizeof(*s->sysctl));
         const char *key;
         json_t *v;
-        json_object_foreach (o, key, v) {
+        json_object_foreach(o, key, v) {
                 if (!json_is_string(v))
                         return type_error("linux.sysctl", "an object of strings", err);
                 if (key[0] == '\0' || strstr(key, ".."))
@@ -486,6 +506,7 @@ static int parse_propagation(json_t *linux_, struct runtime_spec *s, struct pea_
                 {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
                 {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
         };
+
         const char *p = json_string_value(json_object_get(linux_, "rootfsPropagation"));
         if (!p || p[0] == '\0')
                 return 0;
@@ -503,18 +524,17 @@ static int parse_linux(json_t *root, struct runtime_spec *s, struct pea_error **
         int r = get_object(root, "linux", "linux", &l, err);
         if (r < 0 || !l)
                 return r;
-        if ((r = parse_namespaces(l, s, err)) < 0 ||
-            (r = parse_idmaps(l, "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err)) < 0 ||
-            (r = parse_idmaps(l, "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err)) < 0 ||
-            (r = parse_devices(l, s, err)) < 0 || (r = parse_sysctl(l, s, err)) < 0 ||
-            (r = parse_propagation(l, s, err)) < 0)
+        if ((r = parse_namespaces(l, s, err)) < 0
+            || (r = parse_idmaps(l, "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err)) < 0
+            || (r = parse_idmaps(l, "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err)) < 0
+            || (r = parse_devices(l, s, err)) < 0 || (r = parse_sysctl(l, s, err)) < 0
+            || (r = parse_propagation(l, s, err)) < 0)
                 return r;
-        r = get_strv(json_object_get(l, "maskedPaths"), "linux.maskedPaths", &s->masked_paths,
-                     err);
+        r = get_strv(json_object_get(l, "maskedPaths"), "linux.maskedPaths", &s->masked_paths, err);
         if (r < 0)
                 return r;
-        r = get_strv(json_object_get(l, "readonlyPaths"), "linux.readonlyPaths",
-                     &s->readonly_paths, err);
+        r = get_strv(json_object_get(l, "readonlyPaths"), "linux.readonlyPaths", &s->readonly_paths,
+                     err);
         if (r < 0)
                 return r;
         json_t *sc = json_object_get(l, "seccomp");
@@ -528,6 +548,8 @@ static int parse_linux(json_t *root, struct runtime_spec *s, struct pea_error **
 
 static int check_spec(struct runtime_spec *s, struct pea_error **err)
 {
+        if (!runtime_spec_ns(s, CLONE_NEWNS))
+                return pea_error_set(err, EINVAL, "the runtime needs a 'mount' namespace");
         struct runtime_ns *user = runtime_spec_ns(s, CLONE_NEWUSER);
         if (user && !user->path && (s->n_uid_mappings == 0 || s->n_gid_mappings == 0))
                 return pea_error_set(err, EINVAL,

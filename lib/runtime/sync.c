@@ -30,6 +30,7 @@ static int send_msg(int sock, const struct sync_hdr *h, const char *payload, int
                 {.iov_base = (void *)h, .iov_len = sizeof(*h)},
                 {.iov_base = (void *)payload, .iov_len = h->len},
         };
+
         union {
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
@@ -109,6 +110,7 @@ int runtime_sync_recv(int sock, struct runtime_sync_msg *ret, struct pea_error *
                 {.iov_base = &h, .iov_len = sizeof(h)},
                 {.iov_base = payload, .iov_len = RUNTIME_MAX_MSG},
         };
+
         union {
                 char buf[CMSG_SPACE(sizeof(int) * 4)];
                 struct cmsghdr align;
@@ -124,10 +126,12 @@ int runtime_sync_recv(int sock, struct runtime_sync_msg *ret, struct pea_error *
         if (n < 0)
                 return pea_error_syscall(err, errno, "reading from the sync socket");
         _cleanup_close_ int fd = received_fd(&m);
-        if (n == 0)
-                return pea_error_set(err, EPIPE, "the container process exited during setup");
-        if ((size_t)n < sizeof(h) || h.type <= 0 || h.type >= _SYNC_TYPE_MAX ||
-            h.len > RUNTIME_MAX_MSG || (size_t)n != sizeof(h) + h.len)
+        if (n == 0) {
+                *ret = (struct runtime_sync_msg){.type = SYNC_EOF, .fd = -EBADF};
+                return 0;
+        }
+        if ((size_t)n < sizeof(h) || h.type <= 0 || h.type >= _SYNC_TYPE_MAX
+            || h.len > RUNTIME_MAX_MSG || (size_t)n != sizeof(h) + h.len)
                 return pea_error_set(err, EPROTO, "malformed message on the sync socket");
         if (h.type == SYNC_ERROR) {
                 payload[h.len] = '\0';
@@ -143,6 +147,8 @@ int runtime_sync_expect(int sock, int type, struct runtime_sync_msg *ret, struct
         int r = runtime_sync_recv(sock, &m, err);
         if (r < 0)
                 return r;
+        if (m.type == SYNC_EOF)
+                return pea_error_set(err, EPIPE, "the container process exited during setup");
         if (m.type != type) {
                 closep(&m.fd);
                 return pea_error_set(err, EPROTO,

@@ -863,13 +863,21 @@ END_TEST
 START_TEST(cgroup_mount)
 {
         /* cgroup2 on a cgroup v2 host, else the host's hierarchy bound read-only */
-        json_t *c = config_sh("grep -c ' /sys/fs/cgroup ' /proc/mounts; "
-                              "touch /sys/fs/cgroup/x 2>/dev/null && echo rw");
+        json_t *c = config_sh(
+                "grep -c ' /sys/fs/cgroup ' /proc/mounts; "
+                "touch /sys/fs/cgroup/x 2>/dev/null && echo rw; ls /sys/fs/cgroup | grep -c .");
         add_mount(c, "/sys/fs/cgroup", "cgroup", "cgroup",
                   json_pack("[sssss]", "nosuid", "noexec", "nodev", "relatime", "ro"));
         json_array_append_new(pea_json_path(c, "linux.namespaces"),
                               json_pack("{s:s}", "type", "cgroup"));
-        check_script(c, "1\n");
+        struct run r;
+        run(c, &r);
+        ck_assert_msg(r.r == 0 && r.status == 0, "%s", r.err ? r.err->msg : r.out);
+        /* mounted once, not writable, not empty */
+        ck_assert_msg(startswith(r.out, "1\n") && !strstr(r.out, "rw") && !streq(r.out, "1\n0\n"),
+                      "output '%s'", r.out);
+        run_done(&r);
+        json_decref(c);
 }
 
 END_TEST
