@@ -14,6 +14,7 @@
 
 #include "base.h"
 #include "runtime-internal.h"
+#include "specgen.h"
 
 /*
  * config.json into struct runtime_spec. Everything is checked here, before
@@ -564,13 +565,11 @@ static int check_spec(struct runtime_spec *s, struct pea_error **err)
 int runtime_spec_parse(const char *text, const char *bundle_dir, struct runtime_spec **ret,
                        struct pea_error **err)
 {
-        json_error_t jerr;
-        _cleanup_json_ json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-        if (!root)
-                return pea_error_set(err, EBADMSG, "parsing 'config.json': %s at line %d",
-                                     jerr.text, jerr.line);
-        if (!json_is_object(root))
-                return pea_error_set(err, EBADMSG, "'config.json' is not a json object");
+        /* pea_spec_loads() reads 18446744073709551615 (RLIM_INFINITY), which jansson refuses. */
+        _cleanup_json_ json_t *root = NULL;
+        int k = pea_spec_loads(text, strlen(text), &root, err);
+        if (k < 0)
+                return pea_error_wrap(err, "parsing 'config.json'");
         _cleanup_spec_ struct runtime_spec *s = xcalloc(1, sizeof(*s));
         int r = parse_process(root, s, err);
         if (r >= 0)
