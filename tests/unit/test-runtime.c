@@ -1041,7 +1041,17 @@ END_TEST
 START_TEST(spec_errors)
 {
         parse_fails("{", EBADMSG, "parsing 'config.json'");
-        parse_fails("[]", EBADMSG, "not a json object");
+        parse_fails("[]", EBADMSG, "not an object");
+        /* RLIM_INFINITY as runc writes it: above INT64_MAX, which jansson alone refuses. */
+        _cleanup_spec_ struct runtime_spec *inf = NULL;
+        parse_ok("{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\","
+                 "\"rlimits\":[{\"type\":\"RLIMIT_CORE\",\"soft\":18446744073709551615,"
+                 "\"hard\":18446744073709551615}]},\"root\":{\"path\":\"rootfs\"},"
+                 "\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]}}",
+                 &inf);
+        ck_assert_uint_eq(inf->n_rlimits, 1);
+        ck_assert(inf->rlimits[0].soft == UINT64_MAX);
+        ck_assert(inf->rlimits[0].hard == UINT64_MAX);
         parse_fails("{\"root\": {\"path\": \"r\"}}", EINVAL, "'process' is missing");
         parse_fails("{\"process\": {\"args\": []}, \"root\": {\"path\": \"r\"}}", EINVAL,
                     "'process.args' must not be empty");
