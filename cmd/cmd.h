@@ -72,3 +72,31 @@ extern const struct pea_cmd *const pea_cmds[];
 extern const struct pea_cmd pea_cmd_doctor;
 extern const struct pea_cmd pea_cmd_unshare;
 extern const struct pea_cmd pea_cmd_system_migrate;
+
+/* Images: cmd/image.c, image-pull.c, image-list.c, image-inspect.c, login.c. */
+extern const struct pea_cmd pea_cmd_image;
+extern const struct pea_cmd pea_cmd_images;
+extern const struct pea_cmd pea_cmd_image_list;
+extern const struct pea_cmd pea_cmd_image_ls;
+extern const struct pea_cmd pea_cmd_image_inspect;
+extern const struct pea_cmd pea_cmd_image_exists;
+extern const struct pea_cmd pea_cmd_image_prune;
+extern const struct pea_cmd pea_cmd_image_rm;
+extern const struct pea_cmd pea_cmd_history;
+extern const struct pea_cmd pea_cmd_pull;
+extern const struct pea_cmd pea_cmd_rmi;
+extern const struct pea_cmd pea_cmd_tag;
+extern const struct pea_cmd pea_cmd_untag;
+extern const struct pea_cmd pea_cmd_login;
+extern const struct pea_cmd pea_cmd_logout;
+/* cmd/image-io.c; in the image table once PEA_HAVE_IMAGE_IO is 1 (cmd/image.c). */
+extern const struct pea_cmd pea_cmd_push;
+extern const struct pea_cmd pea_cmd_save;
+extern const struct pea_cmd pea_cmd_load;
+extern const struct pea_cmd pea_cmd_import;
+
+/* cmd/run.c: run, create, start, rm */
+extern const struct pea_cmd pea_cmd_run;
+extern const struct pea_cmd pea_cmd_create;
+extern const struct pea_cmd pea_cmd_start;
+extern const struct pea_cmd pea_cmd_rm;

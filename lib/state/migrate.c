@@ -103,6 +103,22 @@ static const char *const migrations[] = {
         "ALTER TABLE images ADD COLUMN variant TEXT;"
         "ALTER TABLE images ADD COLUMN added INTEGER NOT NULL DEFAULT 0;"
         "CREATE INDEX images_digest ON images(digest);",
+        /*
+         * 3: volumes (lib/volume). The flags of podman's volume state, and
+         * container_volumes: which containers use which named volumes (written
+         * with the container, dropped with it), so a volume in use is not removed.
+         */
+        "ALTER TABLE volumes ADD COLUMN anonymous INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE volumes ADD COLUMN needs_copy_up INTEGER NOT NULL DEFAULT 1;"
+        "ALTER TABLE volumes ADD COLUMN needs_chown INTEGER NOT NULL DEFAULT 1;"
+        "ALTER TABLE volumes ADD COLUMN mount_count INTEGER NOT NULL DEFAULT 0"
+        "  CHECK (mount_count >= 0);"
+        "CREATE TABLE container_volumes ("
+        "  container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,"
+        "  volume_name TEXT NOT NULL REFERENCES volumes(name),"
+        "  PRIMARY KEY (container_id, volume_name)"
+        ");"
+        "CREATE INDEX container_volumes_volume ON container_volumes(volume_name);",
 };
 
 int state_schema_latest(void)

@@ -212,3 +212,69 @@ int pea_state_image_untag(struct pea_state *s, const char *id, const char *name,
 int pea_state_image_users(struct pea_state *s, const char *id, char ***ret, struct pea_error **err);
 /* 1 when an image (config, manifest, repo digest) or layer row refers to the blob digest. */
 int pea_state_blob_in_use(struct pea_state *s, const char *digest, struct pea_error **err);
+
+/*
+ * Monitor-owned keys of a container's config (lib/state/health.c): "Health"
+ * is podman's State.Health ({"Status", "FailingStreak", "Log"}) as JSON text
+ * (NULL: none), "OOMKilled" a boolean. Only that key is changed.
+ */
+int pea_state_container_set_health(struct pea_state *s, const char *id, const char *health_json,
+                                   struct pea_error **err);
+int pea_state_container_set_oom_killed(struct pea_state *s, const char *id, bool oom_killed,
+                                       struct pea_error **err);
+/* The stored Health object, or *ret NULL when there is none. */
+int pea_state_container_get_health(struct pea_state *s, const char *id, struct json_t **ret,
+                                   struct pea_error **err);
+
+/*
+ * Volume rows (lib/state/volume.c, schema v3), used by lib/volume, which keeps
+ * the directories <graph_root>/volumes/<name>/_data in step with them.
+ * container_volumes records which containers use which volumes: the run code
+ * writes it with pea_state_container_set_volumes() when it creates a container
+ * (the rows go with the container when it is removed).
+ */
+struct pea_volume_row {
+        char *name;
+        char *driver;          /* "local"; NULL on add means "local" */
+        char *mountpoint;      /* <graph_root>/volumes/<name>/_data */
+        struct json_t *options; /* {"type": ..., "device": ..., "o": ...}; NULL: {} */
+        struct json_t *labels;  /* {"k": "v"}; NULL: {} */
+        int64_t created;        /* unix ns; 0 on add means now */
+        bool anonymous;         /* made for an image VOLUME or -v /path: run --rm and rm -v drop it */
+        bool needs_copy_up;     /* podman's NeedsCopyUp: image content not yet copied in */
+        bool needs_chown;       /* podman's NeedsChown: not yet chowned to its first user */
+        int mount_count;        /* how many containers have it mounted (tmpfs/bind options) */
+};
+
+void pea_volume_row_done(struct pea_volume_row *row);
+struct pea_volume_row *pea_volume_rows_free(struct pea_volume_row *rows, size_t n);
+
+/* -EEXIST "volume with name x already exists: volume already exists". */
+int pea_state_volume_add(struct pea_state *s, const struct pea_volume_row *row,
+                         struct pea_error **err);
+/* -ENOENT "no volume with name "x" found: no such volume". */
+int pea_state_volume_get(struct pea_state *s, const char *name, struct pea_volume_row *ret,
+                         struct pea_error **err);
+/* All volumes, sorted by name. */
+int pea_state_volume_list(struct pea_state *s, struct pea_volume_row **ret, size_t *ret_n,
+                          struct pea_error **err);
+/* Writes every column of row->name except created; -ENOENT. */
+int pea_state_volume_update(struct pea_state *s, const struct pea_volume_row *row,
+                            struct pea_error **err);
+/* Adds delta to mount_count (never below 0); *ret_count (may be NULL) gets the new value. */
+int pea_state_volume_add_mount_count(struct pea_state *s, const char *name, int delta,
+                                     int *ret_count, struct pea_error **err);
+/*
+ * -EBUSY "volume x is being used by the following container(s): <ids>: volume
+ * is being used" while a container uses it; -ENOENT when there is no such row.
+ */
+int pea_state_volume_remove(struct pea_state *s, const char *name, struct pea_error **err);
+/* IDs of the containers using the volume, oldest first (none: an empty vector). */
+int pea_state_volume_users(struct pea_state *s, const char *name, char ***ret,
+                           struct pea_error **err);
+/* Replaces the list of named volumes container_id uses; -ENOENT for an unknown volume. */
+int pea_state_container_set_volumes(struct pea_state *s, const char *container_id,
+                                    char *const *names, struct pea_error **err);
+/* The volumes container_id uses, in the order given (none: an empty vector). */
+int pea_state_container_get_volumes(struct pea_state *s, const char *container_id, char ***ret,
+                                    struct pea_error **err);

@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# bench/run.sh: `run --rm busybox echo hi`, pea vs podman (--runtime runc), rootless.
+#
+#   usage: bench/run.sh [N]      (run as root: the runs are made as $BENCH_USER)
+#   env:   PEA (default build/pea), PEA_REGISTRY (default localhost:5000),
+#          BENCH_USER (default peatest), RUNC (default: runc in PATH)
+# Both engines get private stores in a fresh HOME; the image is pulled first.
+# Runs alternate (pea, pea --runtime runc, podman) N times (default 20); prints
+# the median wall time, the median peak RSS of the engine process and the ratios.
+set -euo pipefail
+
+N=${1:-20}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PEA=${PEA:-$HERE/build/pea}
+REG=${PEA_REGISTRY:-localhost:5000}
+BENCH_USER=${BENCH_USER:-peatest}
+RUNC=${RUNC:-$(command -v runc || echo /usr/sbin/runc)}
+TIME=/usr/bin/time
+[ -x "$TIME" ] || { echo "bench: /usr/bin/time (package time) is needed" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/pea-bench.XXXXXX)
+chmod 755 "$WORK"
+cp "$PEA" "$WORK/pea"
+for h in pea-init; do [ -x "$(dirname "$PEA")/$h" ] && cp "$(dirname "$PEA")/$h" "$WORK/"; done
+chown -R "$BENCH_USER" "$WORK"
+trap 'runuser -u "$BENCH_USER" -- env HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/run" podman --root "$WORK/podman" --runroot "$WORK/run/podman" system reset -f >/dev/null 2>&1 || true; runuser -u "$BENCH_USER" -- env HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/run" "$WORK/pea" system migrate >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+
+as_user() {
+        runuser -u "$BENCH_USER" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$WORK/home" \
+                XDG_RUNTIME_DIR="$WORK/run" XDG_DATA_HOME="$WORK/home/data" \
+                XDG_CONFIG_HOME="$WORK/home/config" "$@"
+}
+as_user mkdir -p -m 700 "$WORK/home" "$WORK/run"
+
+PODMAN=(podman --root "$WORK/podman" --runroot "$WORK/run/podman" --runtime "$RUNC")
+as_user "$WORK/pea" pull -q --tls-verify=false "$REG/busybox" >/dev/null
+as_user "${PODMAN[@]}" pull -q --tls-verify=false "$REG/busybox" >/dev/null
+# warm up both (namespace holder, podman's pause process)
+as_user "$WORK/pea" run --rm "$REG/busybox" true
+as_user "${PODMAN[@]}" run --rm "$REG/busybox" true
+
+declare -A T R
+one() { # name cmd...
+        local name=$1 out
+        shift
+        out=$(as_user "$TIME" -f '%e %M' "$@" 2>&1 >/dev/null | tail -n1)
+        T[$name]+="${out% *} "
+        R[$name]+="${out#* } "
+}
+for _ in $(seq "$N"); do
+        one pea "$WORK/pea" run --rm "$REG/busybox" echo hi
+        one pea-runc "$WORK/pea" run --rm --runtime "$RUNC" "$REG/busybox" echo hi
+        one podman "${PODMAN[@]}" run --rm "$REG/busybox" echo hi
+done
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+pm=$(median <<<"${T[podman]}")
+printf '%-28s %12s %14s %10s\n' "run --rm busybox echo hi" "median ms" "peak RSS KiB" "vs podman"
+for k in pea pea-runc podman; do
+        t=$(median <<<"${T[$k]}")
+        r=$(median <<<"${R[$k]}")
+        printf '%-28s %12.0f %14.0f %9.1fx\n' "$k" "$(echo "$t * 1000" | bc -l)" "$r" \
+                "$(echo "$pm / $t" | bc -l)"
+done
+echo "(N=$N alternating runs; RSS: the engine process's peak, from /usr/bin/time)"

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* lib/container: create and remove (start is in container-start.c). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "base.h"
+#include "container/container.h"
+#include "image/image.h"
+#include "image/store.h"
+#include "runtime/specgen.h"
+#include "state/state.h"
+#include "storage/storage.h"
+
+char *pea_container_bundle_dir(const struct pea_container_ctx *ctx, const char *id)
+{
+        return xasprintf("%s/containers/%s/userdata", ctx->run_root, id);
+}
+
+char *pea_container_data_dir(const struct pea_container_ctx *ctx, const char *id)
+{
+        return xasprintf("%s/containers/%s/userdata", ctx->graph_root, id);
+}
+
+static json_t *row_config(const struct pea_container_create_opts *o)
+{
+        json_t *c = json_object();
+        json_object_set_new(c, "rm", json_boolean(o->remove));
+        if (o->runtime)
+                json_object_set_new(c, "runtime", json_string(o->runtime));
+        json_t *labels = json_object();
+        STRV_FOREACH(l, o->labels) {
+                _cleanup_free_ char *k = xstrdup(*l);
+                char *eq = strchr(k, '=');
+                if (eq)
+                        *eq++ = '\0';
+                json_object_set_new(labels, k, json_string(eq ? eq : ""));
+        }
+        json_object_set_new(c, "labels", labels);
+        return c;
+}
+
+static int add_row(const struct pea_container_ctx *ctx, const struct pea_container_create_opts *o,
+                   const char *id, const char *name, struct pea_error **err)
+{
+        struct pea_container_row row = {
+                .id = (char *)id,
+                .name = (char *)name,
+                .image_id = (char *)o->image_id,
+                .image_name = (char *)o->image_name,
+                .state = (char *)"created",
+                .config = row_config(o),
+        };
+        int r = pea_state_container_add(ctx->state, &row, err);
+        json_decref(row.config);
+        if (r == -EEXIST && o->name) {
+                pea_error_clear(err);
+                struct pea_container_row other = {};
+                _cleanup_free_ char *other_id = NULL;
+                if (pea_state_container_get_by_name(ctx->state, name, &other, NULL) >= 0)
+                        other_id = xstrdup(other.id);
+                pea_container_row_done(&other);
+                return pea_error_set(err, EEXIST,
+                                     "creating container storage: the container name \"%s\" is "
+                                     "already in use by %s. You have to remove that container to "
+                                     "be able to reuse that name: that name is already in use",
+                                     name, other_id ? other_id : "another container");
+        }
+        return r;
+}
+
+/* The lower dirs, top-most first, after checking each layer's whiteout format. */
+static int lower_dirs(const struct pea_container_ctx *ctx, const struct pea_image_record *img,
+                      char ***ret, struct pea_error **err)
+{
+        const char *driver = pea_storage_driver_name(ctx->storage);
+        _cleanup_strv_ char **dirs = NULL;
+        for (size_t i = img->n_layers; i > 0; i--) {
+                const struct pea_image_layer *l = &img->layers[i - 1];
+                int r = pea_container_whiteout_check(driver, ctx->rootless, l->whiteout,
+                                                     l->chain_id, err);
+                if (r < 0)
+                        return r;
+                char *p = pea_image_store_layer_path(ctx->store, l->chain_id);
+                if (!p)
+                        return pea_error_set(err, EINVAL, "bad layer id '%s'", l->chain_id);
+                strv_consume(&dirs, p);
+        }
+        *ret = TAKE_PTR(dirs);
+        return 0;
+}
+
+static int write_file(const char *dir, const char *name, const char *text, struct pea_error **err)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
+        return pea_write_file_atomic_at(AT_FDCWD, p, text, strlen(text), 0644, err);
+}
+
+static char *read_host(const char *path)
+{
+        char *text = NULL;
+        if (pea_read_file_at(AT_FDCWD, path, 1u << 20, &text, NULL, NULL) < 0)
+                return NULL;
+        return text;
+}
+
+static bool network_keeps_host(const char *network)
+{
+        return network && (streq(network, "none") || streq(network, "host"));
+}
+
+/* hosts, hostname, resolv.conf and .containerenv in the data dir; spec paths point there. */
+static int write_data_files(const struct pea_container_ctx *ctx,
+                            const struct pea_container_create_opts *o, const char *name,
+                            const char *dir, struct pea_error **err)
+{
+        struct pea_spec_opts *s = o->spec;
+        _cleanup_free_ char *short_id = xstrndup(s->id, 12);
+        const char *hostname = s->hostname ? s->hostname : short_id;
+        bool host_net = s->network && streq(s->network, "host");
+        _cleanup_free_ char *host_hosts = host_net ? read_host("/etc/hosts") : NULL;
+        _cleanup_free_ char *host_resolv = read_host("/etc/resolv.conf");
+        _cleanup_free_ char *hosts = pea_container_hosts(host_hosts, hostname);
+        _cleanup_free_ char *resolv =
+                pea_container_resolv_conf(host_resolv, network_keeps_host(s->network));
+        _cleanup_free_ char *hn = xasprintf("%s\n", hostname);
+        _cleanup_free_ char *env =
+                pea_container_env_file(name, s->id, o->image_name, o->image_id, ctx->rootless);
+        int r = write_file(dir, "hosts", hosts, err);
+        if (r >= 0)
+                r = write_file(dir, "hostname", hn, err);
+        if (r >= 0)
+                r = write_file(dir, "resolv.conf", resolv, err);
+        if (r >= 0)
+                r = write_file(dir, ".containerenv", env, err);
+        return r;
+}
+
+static int generate_spec(const struct pea_container_ctx *ctx,
+                         const struct pea_container_create_opts *o, const char *rootfs,
+                         const char *data_dir, const char *bundle, struct pea_error **err)
+{
+        struct pea_image_record img = {};
+        _cleanup_image_config_ struct pea_image_config *cfg = NULL;
+        int r = pea_image_store_get(ctx->store, o->image_id, &img, err);
+        if (r >= 0)
+                r = pea_image_config_parse(img.config, img.config_len, NULL, &cfg, err);
+        pea_image_record_done(&img);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *hosts = xasprintf("%s/hosts", data_dir);
+        _cleanup_free_ char *hostname = xasprintf("%s/hostname", data_dir);
+        _cleanup_free_ char *resolv = xasprintf("%s/resolv.conf", data_dir);
+        _cleanup_free_ char *cenv = xasprintf("%s/.containerenv", data_dir);
+        struct pea_spec_opts *s = o->spec;
+        s->image = cfg;
+        s->rootfs = rootfs;
+        s->hosts_path = hosts;
+        s->hostname_path = hostname;
+        s->resolv_path = resolv;
+        s->containerenv_path = cenv;
+        s->rootless = ctx->rootless;
+        _cleanup_json_ json_t *spec = NULL;
+        r = pea_spec_generate(s, &spec, err);
+        s->image = NULL;
+        s->hosts_path = s->hostname_path = s->resolv_path = s->containerenv_path = NULL;
+        if (r < 0)
+                return r;
+        return pea_spec_write(bundle, spec, err);
+}
+
+static int create_steps(const struct pea_container_ctx *ctx,
+                        const struct pea_container_create_opts *o, const char *id, const char *name,
+                        struct pea_error **err)
+{
+        struct pea_image_record img = {};
+        _cleanup_strv_ char **lowers = NULL;
+        int r = pea_image_store_get(ctx->store, o->image_id, &img, err);
+        if (r >= 0)
+                r = lower_dirs(ctx, &img, &lowers, err);
+        pea_image_record_done(&img);
+        if (r >= 0)
+                r = pea_storage_create(ctx->storage, id, (const char *const *)lowers, err);
+        _cleanup_free_ char *data = pea_container_data_dir(ctx, id);
+        _cleanup_free_ char *bundle = pea_container_bundle_dir(ctx, id);
+        if (r >= 0)
+                r = pea_mkdir_p(data, 0700, err);
+        if (r >= 0)
+                r = pea_mkdir_p(bundle, 0700, err);
+        if (r >= 0)
+                r = write_data_files(ctx, o, name, data, err);
+        _cleanup_free_ char *rootfs = NULL;
+        if (r >= 0)
+                r = pea_storage_mount(ctx->storage, id, &rootfs, err);
+        if (r >= 0)
+                r = generate_spec(ctx, o, rootfs, data, bundle, err);
+        return r;
+}
+
+int pea_container_create(const struct pea_container_ctx *ctx,
+                         const struct pea_container_create_opts *o, struct pea_container_row *ret,
+                         struct pea_error **err)
+{
+        if (o->name && !pea_container_name_is_valid(o->name))
+                return pea_error_set(err, EINVAL,
+                                     "container name '%s' must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: "
+                                     "invalid argument",
+                                     o->name);
+        _cleanup_free_ char *id = pea_generate_id();
+        _cleanup_free_ char *name = o->name ? xstrdup(o->name) : NULL;
+        int r = -EEXIST;
+        /* a random name may be taken: try a few */
+        for (int i = 0; r == -EEXIST && i < (o->name ? 1 : 8); i++) {
+                if (!o->name) {
+                        free(name);
+                        name = pea_container_random_name();
+                }
+                pea_error_clear(err);
+                r = add_row(ctx, o, id, name, err);
+        }
+        if (r < 0)
+                return r;
+        o->spec->id = id;
+        r = create_steps(ctx, o, id, name, err);
+        if (r < 0) {
+                /* undo everything; the first error is the one reported */
+                (void)pea_container_remove(ctx, id, true, NULL);
+                o->spec->id = NULL;
+                return r;
+        }
+        o->spec->id = NULL;
+        if (ret)
+                return pea_state_container_get_by_id(ctx->state, id, ret, err);
+        return 0;
+}
