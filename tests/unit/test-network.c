@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -53,8 +54,31 @@ static void global_setup(void)
                 (void)chown(g_root, NOBODY, NOBODY);
 }
 
+/* Helpers a failed test left running: any process with an argument under g_root. */
+static void kill_leftovers(void)
+{
+        _cleanup_closedir_ DIR *d = opendir("/proc");
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                char buf[8192];
+                _cleanup_free_ char *p = xasprintf("/proc/%s/cmdline", de->d_name);
+                _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+                ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+                long long pid = 0;
+                if (n <= 0 || safe_atoll(de->d_name, &pid) < 0 || pid == getpid())
+                        continue;
+                buf[n] = '\0';
+                for (char *a = buf; a < buf + n; a += strlen(a) + 1)
+                        if (startswith(a, g_root) || strstr(a, g_root)) {
+                                (void)kill((pid_t)pid, SIGKILL);
+                                break;
+                        }
+        }
+}
+
 static void global_teardown(void)
 {
+        kill_leftovers();
         _cleanup_free_ char *cmd =
                 xasprintf("umount -l '%s'/*/netns/* 2>/dev/null; rm -rf '%s'", g_root, g_root);
         (void)!system(cmd);
