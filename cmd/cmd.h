@@ -100,3 +100,6 @@ extern const struct pea_cmd pea_cmd_run;
 extern const struct pea_cmd pea_cmd_create;
 extern const struct pea_cmd pea_cmd_start;
 extern const struct pea_cmd pea_cmd_rm;
+
+/* cmd/volume.c */
+extern const struct pea_cmd pea_cmd_volume;

@@ -549,6 +549,12 @@ static int download(const char *url, const char *tmp, struct pea_error **err)
 {
         const char *dir = tmp ? tmp : getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
         _cleanup_close_ int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0) {
+                _cleanup_free_ char *path = xasprintf("%s/.pea-import-XXXXXX", dir);
+                fd = mkostemp(path, O_CLOEXEC);
+                if (fd >= 0)
+                        (void)unlink(path);
+        }
         if (fd < 0)
                 return pea_error_syscall(err, errno, "creating a temporary file in '%s'", dir);
         CURL *c = curl_easy_init();
@@ -573,8 +579,10 @@ static int download(const char *url, const char *tmp, struct pea_error **err)
 
 static int open_source(const char *src, const char *tmp, struct pea_error **err)
 {
-        if (streq(src, "-"))
-                return fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+        if (streq(src, "-")) {
+                int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+                return fd < 0 ? pea_error_syscall(err, errno, "reading stdin") : fd;
+        }
         if (startswith(src, "http://") || startswith(src, "https://"))
                 return download(src, tmp, err);
         int fd = open(src, O_RDONLY | O_CLOEXEC);

@@ -39,28 +39,32 @@ static void opts_done(struct pea_volume_cmd_opts *o)
         strv_free(o->filters);
 }
 
+static const struct option longopts[] = {
+        {"all", no_argument, NULL, 'a'},
+        {"driver", required_argument, NULL, 'd'},
+        {"filter", required_argument, NULL, 'F'},
+        {"force", no_argument, NULL, 'f'},
+        {"format", required_argument, NULL, 'T'},
+        {"ignore", no_argument, NULL, 'I'},
+        {"label", required_argument, NULL, 'l'},
+        {"noheading", no_argument, NULL, 'n'},
+        {"opt", required_argument, NULL, 'o'},
+        {"output", required_argument, NULL, 'O'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"time", required_argument, NULL, 't'},
+        PEA_HELP_OPTION,
+        {},
+};
+
 /* Parses the flags every volume command may have (each takes those in its optstring). */
 static int parse(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char **argv,
                  const char *optstring, struct pea_volume_cmd_opts *o, struct pea_error **err)
 {
-        static const struct option longopts[] = {
-                {"all", no_argument, NULL, 'a'},
-                {"driver", required_argument, NULL, 'd'},
-                {"filter", required_argument, NULL, 'F'},
-                {"force", no_argument, NULL, 'f'},
-                {"format", required_argument, NULL, 'T'},
-                {"ignore", no_argument, NULL, 'I'},
-                {"label", required_argument, NULL, 'l'},
-                {"noheading", no_argument, NULL, 'n'},
-                {"opt", required_argument, NULL, 'o'},
-                {"output", required_argument, NULL, 'O'},
-                {"quiet", no_argument, NULL, 'q'},
-                {"time", required_argument, NULL, 't'},
-                PEA_HELP_OPTION,
-                {},
-        };
         int c;
         while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+                /* the table has every command's long flags: refuse those of others */
+                if (c != '?' && c != ':' && !strchr(optstring, c))
+                        return pea_error_set(err, EINVAL, "unknown flag: %s", argv[optind - 1]);
                 if (c == 'f' && o->f_means)
                         c = o->f_means;
                 switch (c) {
@@ -129,7 +133,7 @@ static const struct pea_cmd pea_cmd_volume_create = {
 static int cmd_create(struct pea_cli *cli, int argc, char **argv, struct pea_error **err)
 {
         _cleanup_(opts_done) struct pea_volume_cmd_opts o = {0};
-        int r = parse(cli, &pea_cmd_volume_create, argc, argv, ":d:l:o:h", &o, err);
+        int r = parse(cli, &pea_cmd_volume_create, argc, argv, ":d:l:o:hI", &o, err);
         if (r == 0)
                 r = pea_cli_check_args(cli, argc - optind, 0, 1, err);
         if (r != 0)
@@ -202,7 +206,7 @@ static const struct pea_cmd pea_cmd_volume_list = {
 static int cmd_ls(struct pea_cli *cli, int argc, char **argv, struct pea_error **err)
 {
         _cleanup_(opts_done) struct pea_volume_cmd_opts o = {.f_means = 'F'};
-        int r = parse(cli, &pea_cmd_volume_ls, argc, argv, ":f:nqh", &o, err);
+        int r = parse(cli, &pea_cmd_volume_ls, argc, argv, ":f:nqhF:T:", &o, err);
         if (r == 0)
                 r = pea_cli_check_args(cli, argc - optind, 0, 0, err);
         if (r != 0)
@@ -279,7 +283,7 @@ static int inspect_all(struct pea_state *s, json_t *a, struct pea_error **err)
 static int cmd_inspect(struct pea_cli *cli, int argc, char **argv, struct pea_error **err)
 {
         _cleanup_(opts_done) struct pea_volume_cmd_opts o = {.f_means = 'T'};
-        int r = parse(cli, &pea_cmd_volume_inspect, argc, argv, ":af:h", &o, err);
+        int r = parse(cli, &pea_cmd_volume_inspect, argc, argv, ":af:hT:", &o, err);
         if (r != 0)
                 return r < 0 ? r : 0;
         if (!o.all && argc - optind < 1)
@@ -443,7 +447,7 @@ static bool confirm(struct pea_state *s, char *const *filters)
 static int cmd_prune(struct pea_cli *cli, int argc, char **argv, struct pea_error **err)
 {
         _cleanup_(opts_done) struct pea_volume_cmd_opts o = {0};
-        int r = parse(cli, &pea_cmd_volume_prune, argc, argv, ":fh", &o, err);
+        int r = parse(cli, &pea_cmd_volume_prune, argc, argv, ":fhF:", &o, err);
         if (r == 0)
                 r = pea_cli_check_args(cli, argc - optind, 0, 0, err);
         if (r == 0)
@@ -516,7 +520,7 @@ static int lookup_volume(struct pea_state *s, const char *name, struct pea_volum
 static int cmd_export(struct pea_cli *cli, int argc, char **argv, struct pea_error **err)
 {
         _cleanup_(opts_done) struct pea_volume_cmd_opts o = {0};
-        int r = parse(cli, &pea_cmd_volume_export, argc, argv, ":o:h", &o, err);
+        int r = parse(cli, &pea_cmd_volume_export, argc, argv, ":o:hO:", &o, err);
         if (r == 0)
                 r = pea_cli_check_args(cli, argc - optind, 1, 1, err);
         if (r != 0)

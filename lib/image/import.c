@@ -13,6 +13,9 @@
 
 #include <sys/stat.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "base.h"
 #include "image/transfer-internal.h"
 
@@ -101,7 +104,12 @@ static int key_values(const char *rest, json_t *target,
                         v++;
                 if (!*k)
                         return pea_error_set(err, EINVAL, "missing name in '%s'", rest);
-                set(target, k, v);
+                /* a value that is one quoted word loses its quotes */
+                _cleanup_strv_ char **w = NULL;
+                int r = split_words(v, &w, err);
+                if (r < 0)
+                        return r;
+                set(target, k, strv_length(w) == 1 ? w[0] : v);
                 return 0;
         }
         _cleanup_strv_ char **words = NULL;
@@ -276,8 +284,10 @@ static int tarball_fd(int fd, const char *tmpdir, struct pea_error **err)
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return pea_error_syscall(err, errno, "reading the tarball");
-        if (S_ISREG(st.st_mode) && xfer_sniff_fd(fd) >= 0)
-                return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (S_ISREG(st.st_mode) && xfer_sniff_fd(fd) >= 0) {
+                int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                return d < 0 ? pea_error_syscall(err, errno, "duplicating a descriptor") : d;
+        }
         _cleanup_close_ int out = xfer_tmpfile(tmpdir, err);
         if (out < 0)
                 return out;
@@ -313,6 +323,27 @@ static void tarball_done(struct tarball *t)
 {
         free(t->digest);
         free(t->diff_id);
+}
+
+/* Fails unless fd holds a (possibly compressed) tar archive. */
+static int tarball_check(int fd, struct pea_error **err)
+{
+        struct archive *a = archive_read_new();
+        if (!a)
+                abort();
+        (void)archive_read_support_filter_all(a);
+        (void)archive_read_support_format_tar(a);
+        (void)archive_read_support_format_empty(a);
+        struct archive_entry *e = NULL;
+        int r = 0;
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                r = pea_error_syscall(err, errno, "reading the tarball");
+        else if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK
+                 || archive_read_next_header(a, &e) < ARCHIVE_WARN)
+                r = pea_error_set(err, EBADMSG, "the input is not a tar archive: %s",
+                                  archive_error_string(a) ?: "unknown format");
+        archive_read_free(a);
+        return r;
 }
 
 /* Hashes the file and its inflated content. */
@@ -448,10 +479,20 @@ int pea_image_import_fd(struct pea_image_store *s, int fd, const struct pea_impo
                         char **ret_id, struct pea_error **err)
 {
         _cleanup_(tarball_done) struct tarball tb = {0};
+        /* the changes and the name are checked before any input is read */
+        _cleanup_json_ json_t *scratch = json_object();
+        _cleanup_free_ char *name = NULL;
+        int r = pea_image_config_apply_changes(scratch, opts->changes, err);
+        if (r >= 0 && opts->reference)
+                r = pea_image_local_name(opts->reference, &name, err);
+        if (r < 0)
+                return r;
         _cleanup_close_ int tfd = tarball_fd(fd, opts->tmpdir, err);
         if (tfd < 0)
                 return tfd;
-        int r = tarball_hash(tfd, &tb, err);
+        r = tarball_check(tfd, err);
+        if (r >= 0)
+                r = tarball_hash(tfd, &tb, err);
         if (r >= 0)
                 r = import_image(s, tfd, &tb, opts, ret_id, err);
         pea_image_store_unpin_all(s);

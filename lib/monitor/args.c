@@ -168,6 +168,7 @@ enum {
         OPT_HEALTH_RETRIES,
         OPT_HEALTH_ACTION,
         OPT_STDIN,
+        OPT_ATTACH_WAIT,
         OPT_NOTIFY,
         OPT_READY_FD,
 };
@@ -188,6 +189,7 @@ static const struct option long_opts[] = {
         {"health-retries", required_argument, NULL, OPT_HEALTH_RETRIES},
         {"health-on-failure", required_argument, NULL, OPT_HEALTH_ACTION},
         {"stdin", no_argument, NULL, OPT_STDIN},
+        {"attach-wait", no_argument, NULL, OPT_ATTACH_WAIT},
         {"notify-socket", required_argument, NULL, OPT_NOTIFY},
         {"ready-fd", required_argument, NULL, OPT_READY_FD},
         {NULL, 0, NULL, 0},
@@ -240,6 +242,8 @@ char **pea_monitor_config_to_argv(const struct pea_monitor_config *cfg, const ch
         push_health(&argv, &cfg->health);
         if (cfg->stdin_open)
                 strv_push(&argv, "--stdin");
+        if (cfg->attach_wait)
+                strv_push(&argv, "--attach-wait");
         push_opt(&argv, "notify-socket", cfg->notify_socket);
         if (ready_fd >= 0)
                 push_int(&argv, "ready-fd", ready_fd);
@@ -305,6 +309,9 @@ static int parse_one(int c, struct pea_monitor_config *cfg, int *ready_fd, char 
         switch (c) {
         case OPT_STDIN:
                 cfg->stdin_open = true;
+                return 0;
+        case OPT_ATTACH_WAIT:
+                cfg->attach_wait = true;
                 return 0;
         case OPT_LOG_DRIVER:
                 return pea_monitor_log_driver_parse(optarg, &cfg->log_driver, err);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,7 +47,8 @@ struct monitor {
         bool force_restart, done;
 };
 
-static const int forwarded[] = {SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+/* Signals the monitor itself gets (a shutdown) go on to the container. */
+static const int forwarded[] = {SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2};
 
 static void watch(struct monitor *m, int fd)
 {
@@ -176,7 +178,19 @@ static void use_console(struct monitor *m)
         m->in_fd = fd;
 }
 
-static int start_container(struct monitor *m, struct pea_error **err)
+static void drop_container(struct monitor *m)
+{
+        m->ctr = pea_runtime_container_free(m->ctr);
+        close_fd(m, &m->out_fd);
+        close_fd(m, &m->err_fd);
+        if (m->in_fd >= 0 && !m->terminal)
+                close_fd(m, &m->in_fd);
+        m->in_fd = -1;
+        m->terminal = false;
+}
+
+/* runtime create: the container's process waits just before execve. */
+static int create_container(struct monitor *m, struct pea_error **err)
 {
         int child[3] = {-1, -1, -1};
         struct pea_runtime_opts opts;
@@ -189,17 +203,21 @@ static int start_container(struct monitor *m, struct pea_error **err)
         for (int i = 0; i < 3; i++)
                 if (child[i] >= 0)
                         (void)close(child[i]);
-        if (r >= 0 && m->ctr->console_fd >= 0)
-                use_console(m);
-        if (r >= 0) {
-                m->oom_before = monitor_oom_count(m->ctr->pid);
-                r = pea_runtime_start(m->ctr, err);
-        }
         if (r < 0) {
-                m->ctr = pea_runtime_container_free(m->ctr);
-                close_fd(m, &m->out_fd);
-                close_fd(m, &m->err_fd);
-                close_fd(m, &m->in_fd);
+                drop_container(m);
+                return r;
+        }
+        if (m->ctr->console_fd >= 0)
+                use_console(m);
+        return 0;
+}
+
+static int begin_container(struct monitor *m, struct pea_error **err)
+{
+        m->oom_before = monitor_oom_count(m->ctr->pid);
+        int r = pea_runtime_start(m->ctr, err);
+        if (r < 0) {
+                drop_container(m);
                 return r;
         }
         m->pid = m->ctr->pid;
@@ -212,6 +230,12 @@ static int start_container(struct monitor *m, struct pea_error **err)
         if (m->err_fd >= 0)
                 watch(m, m->err_fd);
         return 0;
+}
+
+static int start_container(struct monitor *m, struct pea_error **err)
+{
+        int r = create_container(m, err);
+        return r < 0 ? r : begin_container(m, err);
 }
 
 static void health_schedule(struct monitor *m, int64_t ns)
@@ -569,6 +593,43 @@ static void monitor_done(struct monitor *m)
         closelog();
 }
 
+/* With attach_wait: the first client, so it sees all the output (at most 60 s). */
+static void wait_first_client(struct monitor *m)
+{
+        struct pollfd p = {m->attach.listen_fd, POLLIN, 0};
+        int r = 0;
+        while ((r = poll(&p, 1, 60000)) < 0 && errno == EINTR)
+                ;
+        if (r <= 0) {
+                syslog(LOG_WARNING, "nobody attached to container %s, starting it", m->cfg->id);
+                return;
+        }
+        int c = monitor_attach_accept(&m->attach);
+        if (c >= 0)
+                watch(m, c);
+}
+
+static int first_start(struct monitor *m, int *ready_fd, struct pea_error **err)
+{
+        int r = setup(m, err);
+        if (r >= 0)
+                r = create_container(m, err);
+        if (r >= 0 && m->cfg->attach_wait) {
+                report_ready(*ready_fd, m->ctr->pid, NULL);
+                *ready_fd = -1;
+                wait_first_client(m);
+        }
+        if (r >= 0)
+                r = begin_container(m, err);
+        if (r < 0 && *ready_fd < 0) {
+                /* Already reported as created: the failure goes into the records. */
+                int code = pea_runtime_error_exit_code(*err);
+                (void)monitor_exit_write(m->dir, code, monitor_now_ns(), false);
+                record(m, "exited", code, monitor_now_ns());
+        }
+        return r;
+}
+
 int pea_monitor_run(const struct pea_monitor_config *cfg, int ready_fd, struct pea_error **err)
 {
         struct monitor m = {
@@ -589,9 +650,7 @@ int pea_monitor_run(const struct pea_monitor_config *cfg, int ready_fd, struct p
         openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
         monitor_health_init(&m.health, &cfg->health);
         struct pea_error *e = NULL;
-        int r = setup(&m, &e);
-        if (r >= 0)
-                r = start_container(&m, &e);
+        int r = first_start(&m, &ready_fd, &e);
         if (r < 0) {
                 syslog(LOG_ERR, "starting container %s: %s", cfg->id, e->msg);
                 report_ready(ready_fd, 0, e);

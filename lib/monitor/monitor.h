@@ -75,7 +75,14 @@ struct pea_monitor_config {
         enum pea_monitor_restart restart;
         unsigned restart_max; /* on-failure:N; 0: no limit */
         struct pea_monitor_health health;
-        bool stdin_open;           /* -i: the container's stdin is a pipe fed by attach clients */
+        bool stdin_open; /* -i: the container's stdin is a pipe fed by attach clients */
+        /*
+         * run without -d, start -a: pea_monitor_spawn returns once the container
+         * is created, and the monitor starts it when the first attach client
+         * connects (or after 60 s), so the client misses no output. A start
+         * failure then shows only in the records (exit file, state: exited, 125-127).
+         */
+        bool attach_wait;
         const char *notify_socket; /* NOTIFY_SOCKET: READY=1, MAINPID=<container pid>; or NULL */
         const char *helper;        /* the pea-monitor binary; NULL: pea_find_helper(), then
                                       in-process (fork without exec) when there is none */

@@ -44,6 +44,8 @@ struct stage {
         int sync;
         pid_t parent;
         char *exe;
+        /* stage 2 reads it until EOF: stage 1 has sent SYNC_PID first (message order) */
+        int order[2];
 };
 
 struct clone3_args {
@@ -167,6 +169,12 @@ static _noreturn_ void stage2(struct stage *st)
 {
         struct pea_error *e = NULL;
         int r = 0;
+        /* Both stages share the sync socket: let stage 1's SYNC_PID go first. */
+        (void)close(st->order[1]);
+        char byte;
+        while (read(st->order[0], &byte, 1) < 0 && errno == EINTR)
+                ;
+        (void)close(st->order[0]);
         /* Our parent is the runtime (CLONE_PARENT): die with it until execve. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
                 r = pea_error_syscall(&e, errno, "prctl(PR_SET_PDEATHSIG)");
@@ -205,6 +213,8 @@ static _noreturn_ void stage1(struct stage *st)
                 r = pea_error_set(&e, ESRCH, "the runtime exited during the container's setup");
         if (r >= 0)
                 r = runtime_ns_enter(st->spec, st->sync, &e);
+        if (r >= 0 && pipe2(st->order, O_CLOEXEC) < 0)
+                r = pea_error_syscall(&e, errno, "pipe2");
         if (r < 0)
                 child_fail(st->sync, e, 1);
         pid_t pid = clone_parent();
@@ -214,10 +224,13 @@ static _noreturn_ void stage1(struct stage *st)
         }
         if (pid == 0)
                 stage2(st);
+        (void)close(st->order[0]);
         if (runtime_sync_send(st->sync, SYNC_PID, pid, -EBADF, &e) < 0) {
                 (void)kill(pid, SIGKILL);
                 _exit(1);
         }
+        /* EOF on the order pipe: stage 2 may talk now. */
+        (void)close(st->order[1]);
         _exit(0);
 }
 

@@ -235,15 +235,15 @@ int pea_state_container_get_health(struct pea_state *s, const char *id, struct j
  */
 struct pea_volume_row {
         char *name;
-        char *driver;          /* "local"; NULL on add means "local" */
-        char *mountpoint;      /* <graph_root>/volumes/<name>/_data */
+        char *driver;           /* "local"; NULL on add means "local" */
+        char *mountpoint;       /* <graph_root>/volumes/<name>/_data */
         struct json_t *options; /* {"type": ..., "device": ..., "o": ...}; NULL: {} */
         struct json_t *labels;  /* {"k": "v"}; NULL: {} */
         int64_t created;        /* unix ns; 0 on add means now */
-        bool anonymous;         /* made for an image VOLUME or -v /path: run --rm and rm -v drop it */
-        bool needs_copy_up;     /* podman's NeedsCopyUp: image content not yet copied in */
-        bool needs_chown;       /* podman's NeedsChown: not yet chowned to its first user */
-        int mount_count;        /* how many containers have it mounted (tmpfs/bind options) */
+        bool anonymous;     /* made for an image VOLUME or -v /path: run --rm and rm -v drop it */
+        bool needs_copy_up; /* podman's NeedsCopyUp: image content not yet copied in */
+        bool needs_chown;   /* podman's NeedsChown: not yet chowned to its first user */
+        int mount_count;    /* how many containers have it mounted (tmpfs/bind options) */
 };
 
 void pea_volume_row_done(struct pea_volume_row *row);

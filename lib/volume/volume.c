@@ -338,6 +338,31 @@ int pea_volume_remove(struct pea_state *s, const char *name, const struct pea_vo
         return 0;
 }
 
+int pea_volume_remove_anonymous(struct pea_state *s, char *const *names, char ***ret_removed,
+                                struct pea_error **err)
+{
+        _cleanup_strv_ char **removed = xcalloc(1, sizeof(char *));
+        STRV_FOREACH(n, (char **)names) {
+                _cleanup_volume_ struct pea_volume *vol = NULL;
+                _cleanup_error_ struct pea_error *e = NULL;
+                int r = pea_volume_lookup(s, *n, &vol, &e);
+                if (r >= 0 && !vol->row.anonymous)
+                        continue;
+                if (r >= 0)
+                        r = pea_volume_remove(s, *n, NULL, &e);
+                if (r == -ENOENT || r == -EBUSY)
+                        continue; /* gone already, or another container still uses it */
+                if (r < 0) {
+                        *err = TAKE_PTR(e);
+                        return r;
+                }
+                strv_push(&removed, *n);
+        }
+        if (ret_removed)
+                *ret_removed = TAKE_PTR(removed);
+        return 0;
+}
+
 /* ---- repair -------------------------------------------------------------------------------- */
 
 static int repair_entry(struct pea_state *s, const char *root, const char *entry,

@@ -114,6 +114,14 @@ struct pea_volume_rm_opts {
 int pea_volume_remove(struct pea_state *s, const char *name, const struct pea_volume_rm_opts *o,
                       struct pea_error **err);
 
+/*
+ * For `rm -v` and `run --rm`: removes those of names (a container's volumes, from
+ * pea_state_container_get_volumes() before its row is removed) that are anonymous
+ * and used by no other container. *ret_removed (may be NULL) gets their names.
+ */
+int pea_volume_remove_anonymous(struct pea_state *s, char *const *names, char ***ret_removed,
+                                struct pea_error **err);
+
 /* Removes every volume that no container uses and that passes the filters; *ret_names
  * (may be NULL) gets their names. */
 int pea_volume_prune(struct pea_state *s, char *const *filters, char ***ret_names,

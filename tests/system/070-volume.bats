@@ -16,6 +16,24 @@ graph_root() {
         fi
 }
 
+# $PEA with the --root/--runroot of the test environment, for pipelines run by bash -c.
+pea_q() {
+        printf "'%s'" "$PEA"
+        [ -n "${PEA_TEST_ROOT:-}" ] && printf " --root '%s'" "$PEA_TEST_ROOT"
+        [ -n "${PEA_TEST_RUNROOT:-}" ] && printf " --runroot '%s'" "$PEA_TEST_RUNROOT"
+        true
+}
+
+# Runs sh -c "$1" as root of the user namespace (pea unshare), or as root.
+as_ns_root() {
+        if is_rootless; then
+                run_pea unshare sh -c "$1"
+        else
+                run sh -c "$1"
+                is "$status" 0 "sh -c $1: $output"
+        fi
+}
+
 teardown() {
         # every test starts without volumes
         run_pea '?' volume rm -af
@@ -169,13 +187,13 @@ is_error() {
         run_pea volume create a
         run_pea volume inspect --format '{{.Mountpoint}}' a
         local ma=$output
-        run_pea unshare sh -c "mkdir -p $ma/dir/sub && printf 'hello\n' >$ma/dir/f &&
+        as_ns_root "mkdir -p $ma/dir/sub && printf 'hello\n' >$ma/dir/f &&
                 ln -s f $ma/dir/link && chmod 640 $ma/dir/f && printf x >$ma/top"
         run_pea volume create b
         run_pea volume inspect --format '{{.Mountpoint}}' b
         local mb=$output
 
-        run bash -c "'$PEA' volume export a | '$PEA' volume import b -"
+        run bash -c "$(pea_q) volume export a | $(pea_q) volume import b -"
         is "$status" 0 "export | import: $output"
         is "$(cd "$mb" && find . | sort)" "$(cd "$ma" && find . | sort)" "file lists"
         is "$(cat "$mb/dir/f")" hello
@@ -208,4 +226,22 @@ is_error() {
         is "$output" "0:0" "root inside the user namespace"
         is "$(stat -c %u:%g "$mp/file")" "$(id -u):$(id -g)" "the user on the host"
         is "$(cat "$mp/file")" data
+}
+
+# bats test_tags=rootful
+@test "rootful: volumes under --root keep owners through export and import" {
+        skip_if_rootless
+        run_pea volume create ra
+        run_pea volume inspect --format '{{.Mountpoint}}' ra
+        local ma=$output
+        is "$ma" "$(graph_root)/volumes/ra/_data"
+        mkdir "$ma/d" && echo hi >"$ma/d/f" && chown 1:2 "$ma/d/f" && chown 3:4 "$ma/d"
+        run_pea volume create rb
+        run_pea volume inspect --format '{{.Mountpoint}}' rb
+        local mb=$output
+        run bash -c "$(pea_q) volume export ra | $(pea_q) volume import rb -"
+        is "$status" 0 "export | import: $output"
+        is "$(stat -c %u:%g "$mb/d/f")" 1:2
+        is "$(stat -c %u:%g "$mb/d")" 3:4
+        is "$(cat "$mb/d/f")" hi
 }

@@ -621,6 +621,41 @@ START_TEST(attach_detach)
 
 END_TEST
 
+START_TEST(attach_wait)
+{
+        struct pea_monitor_config cfg;
+        pid_t mon = 0, ctr = 0;
+        config(&cfg, "echo first; echo second >&2");
+        cfg.attach_wait = true;
+        spawn(&cfg, &mon, &ctr);
+        /* Created, not started: the row is untouched until the client comes. */
+        msleep(200);
+        struct pea_container_row row = {0};
+        get_row(&row);
+        ck_assert_str_eq(row.state, "created");
+        pea_container_row_done(&row);
+        _cleanup_error_ struct pea_error *err = NULL;
+        _cleanup_free_ char *sock = pea_monitor_attach_path(run_root, id);
+        int out[2], errp[2];
+        ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+        ck_assert_int_eq(pipe2(errp, O_CLOEXEC), 0);
+        ck_assert_int_eq(pea_monitor_attach(sock, -1, out[1], errp[1], "", &err), 0);
+        (void)close(out[1]);
+        (void)close(errp[1]);
+        _cleanup_free_ char *o = read_all(out[0]);
+        _cleanup_free_ char *e = read_all(errp[0]);
+        (void)close(out[0]);
+        (void)close(errp[0]);
+        ck_assert_str_eq(o, "first\n");
+        ck_assert_str_eq(e, "second\n");
+        wait_gone(mon, 5000);
+        get_row(&row);
+        ck_assert_str_eq(row.state, "exited");
+        pea_container_row_done(&row);
+}
+
+END_TEST
+
 START_TEST(attach_terminal)
 {
         struct pea_monitor_config cfg;
@@ -764,6 +799,7 @@ START_TEST(argv_round_trip)
         cfg.health.interval_ns = 7;
         cfg.health.on_failure = PEA_MONITOR_HEALTH_ACTION_STOP;
         cfg.stdin_open = true;
+        cfg.attach_wait = true;
         _cleanup_strv_ char **argv = pea_monitor_config_to_argv(&cfg, "/x/pea-monitor", 3);
         _cleanup_strv_ char **owned = NULL;
         int fd = -1;
@@ -780,6 +816,7 @@ START_TEST(argv_round_trip)
         ck_assert_int_eq(back.health.interval_ns, 7);
         ck_assert_int_eq(back.health.on_failure, PEA_MONITOR_HEALTH_ACTION_STOP);
         ck_assert(back.stdin_open);
+        ck_assert(back.attach_wait);
         ck_assert_ptr_null(back.db_path);
 }
 
@@ -809,6 +846,7 @@ static Suite *monitor_suite(void)
         tcase_add_test(tc, attach_input);
         tcase_add_test(tc, attach_detach);
         tcase_add_test(tc, attach_terminal);
+        tcase_add_test(tc, attach_wait);
         tcase_add_test(tc, monitor_killed);
         tcase_add_test(tc, spawn_failure);
         suite_add_tcase(s, tc);

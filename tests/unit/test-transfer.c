@@ -230,7 +230,7 @@ START_TEST(test_changes)
         _cleanup_free_ char *s = json_dumps(c, JSON_COMPACT);
         ck_assert_str_eq(
                 s, "{\"User\":\"1000:1000\",\"ExposedPorts\":{\"80/tcp\":{},\"443/udp\":{},"
-                   "\"1000-1002/tcp\":{}},\"Env\":[\"A=3\",\"B=\\\"two words\\\"\",\"C=x y\"],"
+                   "\"1000-1002/tcp\":{}},\"Env\":[\"A=3\",\"B=two words\",\"C=x y\"],"
                    "\"Entrypoint\":[\"/bin/sh\",\"-c\",\"/bin/tool --flag\"],"
                    "\"Cmd\":[\"/bin/sh\",\"-c\",\"echo hi\"],"
                    "\"Volumes\":{\"/data\":{},\"/logs\":{},\"/cache\":{}},\"WorkingDir\":\"/srv\","

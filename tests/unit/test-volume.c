@@ -603,6 +603,33 @@ START_TEST(test_mount_tmpfs)
 
 END_TEST
 
+START_TEST(test_remove_anonymous)
+{
+        _cleanup_volume_ struct pea_volume *a1 = NULL, *a2 = NULL;
+        ck_assert_int_eq(pea_volume_create_anonymous(st, graph, &a1, NULL), 0);
+        ck_assert_int_eq(pea_volume_create_anonymous(st, graph, &a2, NULL), 0);
+        pea_volume_free(create_ok("named", NULL, NULL));
+        char *mine[] = {a1->row.name, a2->row.name, (char *)"named", NULL};
+        char *other[] = {a2->row.name, NULL};
+        _cleanup_free_ char *c1 = add_container("c1", mine);
+        _cleanup_free_ char *c2 = add_container("c2", other);
+
+        /* as `rm -v c1` does: the list first, then the container, then the volumes */
+        _cleanup_strv_ char **names = NULL;
+        ck_assert_int_eq(pea_state_container_get_volumes(st, c1, &names, NULL), 0);
+        ck_assert_uint_eq(strv_length(names), 3);
+        ck_assert_int_eq(pea_state_container_remove(st, c1, NULL), 0);
+        _cleanup_strv_ char **removed = NULL;
+        ck_assert_int_eq(pea_volume_remove_anonymous(st, names, &removed, NULL), 0);
+        ck_assert_uint_eq(strv_length(removed), 1);
+        ck_assert_str_eq(removed[0], a1->row.name);
+        ck_assert(!pea_path_exists(a1->dir));
+        ck_assert_int_eq(pea_volume_exists(st, a2->row.name, NULL), 1); /* c2 uses it */
+        ck_assert_int_eq(pea_volume_exists(st, "named", NULL), 1);      /* not anonymous */
+}
+
+END_TEST
+
 static Suite *volume_suite(void)
 {
         Suite *s = suite_create("volume");
@@ -617,6 +644,7 @@ static Suite *volume_suite(void)
         tcase_add_test(tc, test_remove_in_use);
         tcase_add_test(tc, test_force_drops_references);
         tcase_add_test(tc, test_prune);
+        tcase_add_test(tc, test_remove_anonymous);
         tcase_add_test(tc, test_orphans_repaired);
         tcase_add_test(tc, test_copy_up);
         tcase_add_test(tc, test_export_import);
