@@ -128,7 +128,7 @@ default_capeff() {
                         [ -s /proc/timer_list ] && echo timer_list-readable;
                         ls -A /sys/firmware 2>/dev/null | grep -q . && echo firmware-visible;
                         echo x 2>/dev/null >/proc/sys/kernel/hostname && echo sys-writable; echo done'
-                is "$output" done "nothing readable or writable ($rt)"
+                is "$output" "done" "nothing readable or writable ($rt)"
         done
 }
 

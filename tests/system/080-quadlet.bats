@@ -28,7 +28,9 @@ quadlet_bin() {
 setup() {
         pea_setup
         QUADLET=$(quadlet_bin)
-        [ -n "$QUADLET" ] && [ -x "$QUADLET" ] || skip "pea-quadlet is not built"
+        if [ -z "$QUADLET" ] || [ ! -x "$QUADLET" ]; then
+                skip "pea-quadlet is not built"
+        fi
         FIXTURES=${PEA_QUADLET_FIXTURES:-$BATS_TEST_DIRNAME/../quadlet}
         [ -d "$FIXTURES/expected" ] || skip "quadlet fixtures not found (tests/quadlet)"
         FIXTURES=$(cd "$FIXTURES" && pwd)
