@@ -12,7 +12,7 @@
 
 /* push, save, load and import (cmd/image-io.c) join the table when they exist. */
 #ifndef PEA_HAVE_IMAGE_IO
-#        define PEA_HAVE_IMAGE_IO 0
+#        define PEA_HAVE_IMAGE_IO 1
 #endif
 
 #define STORE_FLAGS (PEA_NEEDS_CONFIG | PEA_NEEDS_DIRS | PEA_NEEDS_STATE | PEA_NEEDS_USERNS)

@@ -253,7 +253,11 @@ static int prepare_compressed(struct pea_image_store *s, struct xfer_image *x, s
         if (r < 0)
                 return r;
         bool have_original = r > 0 && streq(bd, d->digest);
-        if (!have_original && (d->foreign || allow_remote)) {
+        /* podman's docker-archive manifest names plain layers by diff_id as "gzip": not a
+         * descriptor to send anywhere as it is */
+        bool honest = !(streq(d->digest, x->rec.layers[i].diff_id)
+                        && d->compression != PEA_COMPRESSION_NONE);
+        if (!have_original && (d->foreign || (allow_remote && honest))) {
                 if (fd >= 0)
                         (void)close(fd);
                 use_descriptor(&x->layers[i], d, d->foreign);
