@@ -6,7 +6,8 @@
 #   env:   PEA (default build/pea), PEA_REGISTRY (default localhost:5000),
 #          BENCH_USER (default peatest), BENCH_IMAGES (default "caddy debian:bookworm")
 # Each pull goes into a fresh store (pea --root, podman --root/--runroot, podman with
-# the overlay driver, as pea), both with --tls-verify=false. Runs alternate pea and
+# the overlay driver, as pea), both with --tls-verify=false; the stores are removed at
+# the end (about 3 GB with the defaults). Runs alternate pea and
 # podman N times (default 5); the table has the median wall time, the median peak
 # RSS (GNU time's %M: the largest process of the command) and podman/pea ratios.
 set -euo pipefail
@@ -43,8 +44,9 @@ as_user() {
 }
 
 PEA_CMD=("$WORK/pea")
-podman_cmd() { # run-number
-        echo podman --root "$WORK/podman-$1" --runroot "$WORK/run/podman-$1" --storage-driver overlay
+podman_set() { # store-name: sets PODMAN to podman with that private store
+        PODMAN=(podman --root "$WORK/podman-$1" --runroot "$WORK/run/podman-$1"
+                --storage-driver overlay)
 }
 
 cleanup() {
@@ -53,7 +55,9 @@ cleanup() {
                 [ -d "$d" ] && as_user "$WORK/pea" --root "$d" unshare rm -rf "$d" 2>/dev/null
         done
         for d in "$WORK"/podman-*; do
-                [ -d "$d" ] && as_user $(podman_cmd "${d##*-}") system reset -f >/dev/null 2>&1
+                [ -d "$d" ] || continue
+                podman_set "${d##*-}"
+                as_user "${PODMAN[@]}" system reset -f >/dev/null 2>&1
         done
         as_user "$WORK/pea" system migrate >/dev/null 2>&1 || true
         local pause=$WORK/run/libpod/tmp/pause.pid
@@ -65,7 +69,8 @@ trap cleanup EXIT
 as_user mkdir -p -m 700 "$WORK/home" "$WORK/run"
 # warm up: pea's namespace holder and podman's pause process exist before timing
 as_user "$WORK/pea" --root "$WORK/pea-warm" images >/dev/null
-as_user $(podman_cmd warm) images >/dev/null 2>&1
+podman_set warm
+as_user "${PODMAN[@]}" images >/dev/null 2>&1
 
 declare -A T R
 # one KEY cmd...: times one command, records wall seconds and peak RSS KiB
@@ -82,12 +87,13 @@ run=0
 for img in $IMAGES; do
         for _ in $(seq "$N"); do
                 run=$((run + 1))
+                # the stores stay until the end: ext4 creates files slowly right after
+                # many were deleted (it skips recently freed inodes), which would time
+                # the previous run's cleanup
                 one "pea pull $img" "${PEA_CMD[@]}" --root "$WORK/pea-$run" pull -q \
                         --tls-verify=false "$REG/$img"
-                as_user "$WORK/pea" --root "$WORK/pea-$run" unshare rm -rf "$WORK/pea-$run"
-                one "podman pull $img" $(podman_cmd "$run") pull -q --tls-verify=false "$REG/$img"
-                # podman keeps its overlay root mounted: reset unmounts and removes it
-                as_user $(podman_cmd "$run") system reset -f >/dev/null 2>&1
+                podman_set "$run"
+                one "podman pull $img" "${PODMAN[@]}" pull -q --tls-verify=false "$REG/$img"
         done
 done
 
@@ -96,11 +102,12 @@ tags=()
 for i in $(seq 200); do tags+=("localhost/bench/tag:$i"); done
 as_user "$WORK/pea" --root "$WORK/pea-tags" pull -q --tls-verify=false "$REG/busybox" >/dev/null
 as_user "$WORK/pea" --root "$WORK/pea-tags" tag "$REG/busybox" "${tags[@]}"
-as_user $(podman_cmd tags) pull -q --tls-verify=false "$REG/busybox" >/dev/null 2>&1
-as_user $(podman_cmd tags) tag "$REG/busybox" "${tags[@]}"
+podman_set tags
+as_user "${PODMAN[@]}" pull -q --tls-verify=false "$REG/busybox" >/dev/null 2>&1
+as_user "${PODMAN[@]}" tag "$REG/busybox" "${tags[@]}"
 for _ in $(seq "$N"); do
         one "pea images" "$WORK/pea" --root "$WORK/pea-tags" images
-        one "podman images" $(podman_cmd tags) images
+        one "podman images" "${PODMAN[@]}" images
 done
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }

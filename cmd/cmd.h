@@ -101,5 +101,13 @@ extern const struct pea_cmd pea_cmd_create;
 extern const struct pea_cmd pea_cmd_start;
 extern const struct pea_cmd pea_cmd_rm;
 
+/* The lifecycle: cmd/ps.c, container-inspect.c, logs.c, stop.c (stop, kill). */
+extern const struct pea_cmd pea_cmd_ps;
+extern const struct pea_cmd pea_cmd_inspect;
+extern const struct pea_cmd pea_cmd_container_inspect;
+extern const struct pea_cmd pea_cmd_logs;
+extern const struct pea_cmd pea_cmd_stop;
+extern const struct pea_cmd pea_cmd_kill;
+
 /* cmd/volume.c */
 extern const struct pea_cmd pea_cmd_volume;

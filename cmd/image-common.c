@@ -125,6 +125,8 @@ int pea_cmd_parse_bool(const char *flag, const char *optarg, bool *ret, struct p
 {
         static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
         static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+        while (*flag == '-')
+                flag++;
         if (!optarg) {
                 *ret = true;
                 return 0;

@@ -233,26 +233,33 @@ static json_t *labels_or_null(const struct pea_cmd_image *img)
         return json_null();
 }
 
-/* The fields a --format template sees for one row (podman's imageReporter). */
-static json_t *row_json(const struct row *r, const struct pea_images_opts *o, int64_t now)
+/* The fields a --format template sees for an image (podman's imageReporter), made once. */
+static json_t *image_fields(const struct pea_cmd_image *img, const struct pea_images_opts *o,
+                            int64_t now)
 {
-        const struct pea_cmd_image *img = r->img;
         _cleanup_free_ char *id = display_id(img->rec.id, o->no_trunc);
         _cleanup_free_ char *since = pea_human_since(img->rec.created, now);
         _cleanup_free_ char *at = pea_time_go_string(img->rec.created);
         _cleanup_free_ char *size = pea_human_size((double)img->size);
         _cleanup_free_ char *history = strv_join(img->rec.names, ", ");
         bool dangling = strv_length(img->rec.names) == 0;
-        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i,"
-                         " s:o, s:o, s:o, s:s, s:s, s:b, s:b, s:b, s:o}",
-                         "Repository", r->repository, "Tag", r->tag, "ID", id, "Id", img->rec.id,
-                         "Digest", img->digest, "Created", since, "CreatedSince", since,
-                         "CreatedAt", at, "CreatedTime", at, "Size", size, "VirtualSize",
-                         (json_int_t)img->size, "SharedSize", (json_int_t)0, "Containers", 0,
-                         "Labels", labels_or_null(img), "Names", strv_json(img->rec.names),
+        json_t *names = strv_json(img->rec.names);
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i,"
+                         " s:o, s:O, s:o, s:s, s:s, s:b, s:b, s:b, s:o}",
+                         "ID", id, "Id", img->rec.id, "Digest", img->digest, "Created", since,
+                         "CreatedSince", since, "CreatedAt", at, "CreatedTime", at, "Size", size,
+                         "VirtualSize", (json_int_t)img->size, "SharedSize", (json_int_t)0,
+                         "Containers", 0, "Labels", labels_or_null(img), "Names", names,
                          "RepoDigests", repo_digests_json(img), "History", history, "ParentId", "",
-                         "ReadOnly", 0, "IsReadOnly", 0, "Dangling", dangling, "RepoTags",
-                         strv_json(img->rec.names));
+                         "ReadOnly", 0, "IsReadOnly", 0, "Dangling", dangling, "RepoTags", names);
+}
+
+/* One row: the image's fields (shared, not copied) plus its repository and tag. */
+static json_t *row_json(const struct row *r, json_t *fields)
+{
+        json_t *j = json_pack("{s:s, s:s}", "Repository", r->repository, "Tag", r->tag);
+        json_object_update(j, fields);
+        return j;
 }
 
 /* podman images --format json: one object per image. */
@@ -318,8 +325,19 @@ static int print_rows(const struct row *rows, size_t n, const struct pea_images_
         _cleanup_free_ char *def = o->format ? NULL : default_format(o);
         _cleanup_json_ json_t *data = json_array();
         int64_t now = pea_now_ns();
+        size_t n_images = 0;
         for (size_t i = 0; i < n; i++)
-                json_array_append_new(data, row_json(&rows[i], o, now));
+                n_images = rows[i].image + 1 > n_images ? rows[i].image + 1 : n_images;
+        json_t **fields = xcalloc(n_images ? n_images : 1, sizeof(*fields));
+        for (size_t i = 0; i < n; i++) {
+                json_t **f = &fields[rows[i].image];
+                if (!*f)
+                        *f = image_fields(rows[i].img, o, now);
+                json_array_append_new(data, row_json(&rows[i], *f));
+        }
+        for (size_t i = 0; i < n_images; i++)
+                json_decref(fields[i]);
+        free(fields);
         _cleanup_json_ json_t *headers =
                 json_pack("{s:s, s:s}", "ID", "IMAGE ID", "ReadOnly", "R/O");
         return pea_format_print_full(stdout, o->format ? o->format : def, data, true, headers,

@@ -99,11 +99,13 @@ static void progress_draw(struct progress *p, bool force)
         p->last_draw_ns = now;
         if (p->drawn > 0)
                 fprintf(stderr, "\033[%zuA", p->drawn);
-        for (size_t i = 0; i < p->n; i++) {
-                _cleanup_free_ char *line = bar_line(&p->bars[i], now);
+        /* the layers announced so far: BLOB events come base first */
+        size_t n = 0;
+        for (; n < p->n && p->bars[n].digest; n++) {
+                _cleanup_free_ char *line = bar_line(&p->bars[n], now);
                 fprintf(stderr, "\r\033[2K%s\n", line);
         }
-        p->drawn = p->n;
+        p->drawn = n;
         (void)fflush(stderr);
 }
 

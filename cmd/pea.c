@@ -148,9 +148,10 @@ int pea_cli_run(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char *
 /* Alphabetical, as --help lists them. */
 const struct pea_cmd *const pea_cmds[] = {
         &pea_cmd_create, &pea_cmd_doctor,  &pea_cmd_history, &pea_cmd_image, &pea_cmd_images,
-        &pea_cmd_import, &pea_cmd_info,    &pea_cmd_load,    &pea_cmd_login, &pea_cmd_logout,
-        &pea_cmd_pull,   &pea_cmd_push,    &pea_cmd_rm,      &pea_cmd_rmi,   &pea_cmd_run,
-        &pea_cmd_save,   &pea_cmd_start,   &pea_cmd_system,  &pea_cmd_tag,   &pea_cmd_unshare,
+        &pea_cmd_import, &pea_cmd_info,    &pea_cmd_inspect, &pea_cmd_kill,  &pea_cmd_load,
+        &pea_cmd_login,  &pea_cmd_logout,  &pea_cmd_logs,    &pea_cmd_ps,    &pea_cmd_pull,
+        &pea_cmd_push,   &pea_cmd_rm,      &pea_cmd_rmi,     &pea_cmd_run,   &pea_cmd_save,
+        &pea_cmd_start,  &pea_cmd_stop,    &pea_cmd_system,  &pea_cmd_tag,   &pea_cmd_unshare,
         &pea_cmd_untag,  &pea_cmd_version, &pea_cmd_volume,  NULL,
 };
 

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,22 +18,16 @@
 #include "state/state.h"
 #include "storage/storage.h"
 
-/* What every container command opens. */
-struct run_env {
-        struct pea_image_store *store;
-        struct pea_storage *storage;
-        struct pea_registries regs;
-        struct pea_container_ctx ctx;
-};
+#define run_env pea_run_env
 
-static void run_env_done(struct run_env *e)
+void pea_run_env_done(struct run_env *e)
 {
         e->storage = pea_storage_free(e->storage);
         e->store = pea_image_store_close(e->store);
         pea_registries_done(&e->regs);
 }
 
-static int run_env_open(struct pea_cli *cli, struct run_env *e, struct pea_error **err)
+int pea_run_env_open(struct pea_cli *cli, struct run_env *e, struct pea_error **err)
 {
         const struct pea_config *c = &cli->config;
         int r = pea_cmd_open_store(cli, &e->store, &e->regs, err);
@@ -179,17 +174,16 @@ static int create_container(struct pea_cli *cli, struct run_env *e, struct pea_r
         return 0;
 }
 
-/*
- * The hook for -d: hand the created container to the monitor (lib/monitor),
- * print its ID and return. Until the monitor exists this fails.
- */
-static int run_detached(struct pea_cli *cli, struct run_env *e, const char *id,
-                        struct pea_error **err)
+/* -d: hand the created container to its monitor and print its ID. */
+static int run_detached(struct run_env *e, const char *id, struct pea_error **err)
 {
-        (void)cli;
-        (void)e;
-        (void)id;
-        return pea_error_set(err, ENOTSUP, "running detached (-d) is not supported yet");
+        int r = pea_cmd_container_start_detached(&e->ctx, id, false, NULL, err);
+        if (r < 0) {
+                pea_cli_exit_code = pea_runtime_error_exit_code(*err);
+                return r;
+        }
+        printf("%s\n", id);
+        return 0;
 }
 
 /* Runs a created container in the foreground; returns its exit code (or < 0, err set). */
@@ -226,14 +220,14 @@ static int cmd_run_common(struct pea_cli *cli, const struct pea_cmd *cmd, bool c
         _cleanup_free_ char *id = NULL;
         int r = pea_run_parse(cli, cmd, argc, argv, &o, err);
         if (r == 0)
-                r = run_env_open(cli, &e, err);
+                r = pea_run_env_open(cli, &e, err);
         if (r == 0)
                 r = create_container(cli, &e, &o, &id, err);
         if (r == 0 && create_only) {
                 (void)pea_container_cleanup(&e.ctx, id, NULL);
                 printf("%s\n", id);
         } else if (r == 0 && o.detach) {
-                r = run_detached(cli, &e, id, err);
+                r = run_detached(&e, id, err);
                 if (r < 0)
                         (void)pea_container_remove(&e.ctx, id, true, NULL);
         } else if (r == 0) {
@@ -241,7 +235,7 @@ static int cmd_run_common(struct pea_cli *cli, const struct pea_cmd *cmd, bool c
                         stdin_from_null();
                 r = start_foreground(&e, id, o.rm, err);
         }
-        run_env_done(&e);
+        pea_run_env_done(&e);
         pea_run_opts_done(&o);
         return r == 1 && !id ? 0 : r;
 }
@@ -280,19 +274,29 @@ static int parse_flags(struct pea_cli *cli, const struct pea_cmd *cmd, int argc,
         return pea_cli_check_args(cli, argc - optind, 1, -1, err);
 }
 
-static int start_one(struct run_env *e, const char *name, struct pea_error **err)
+static int start_one(struct run_env *e, const char *name, bool attach, struct pea_error **err)
 {
         struct pea_container_row row = {};
-        int r = pea_state_container_lookup(e->ctx.state, name, &row, err);
+        int r = pea_cmd_container_get(&e->ctx, name, &row, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *id = xstrdup(row.id);
         bool rm = json_is_true(json_object_get(row.config, "rm"));
         bool running = streq(row.state, "running");
         pea_container_row_done(&row);
-        if (running)
+        if (running && attach)
                 return pea_error_set(err, EBUSY, "container '%s' is already running", name);
-        return start_foreground(e, id, rm, err);
+        if (attach)
+                return start_foreground(e, id, rm, err);
+        if (!running) {
+                r = pea_cmd_container_start_detached(&e->ctx, id, false, NULL, err);
+                if (r < 0) {
+                        pea_cli_exit_code = pea_runtime_error_exit_code(*err);
+                        return r;
+                }
+        }
+        printf("%s\n", name);
+        return 0;
 }
 
 static int cmd_start(struct pea_cli *cli, int argc, char **argv, struct pea_error **err)
@@ -301,17 +305,14 @@ static int cmd_start(struct pea_cli *cli, int argc, char **argv, struct pea_erro
         int r = parse_flags(cli, &pea_cmd_start, argc, argv, 'a', "attach", &attach, err);
         if (r != 0)
                 return r < 0 ? r : 0;
-        if (!attach)
-                return pea_error_set(err, ENOTSUP,
-                                     "starting detached is not supported yet: use --attach");
-        if (argc - optind != 1)
+        if (attach && argc - optind != 1)
                 return pea_error_set(err, EINVAL,
                                      "you cannot start and attach multiple containers at once");
         struct run_env e = {};
-        r = run_env_open(cli, &e, err);
-        if (r >= 0)
-                r = start_one(&e, argv[optind], err);
-        run_env_done(&e);
+        r = pea_run_env_open(cli, &e, err);
+        for (int i = optind; r >= 0 && i < argc; i++)
+                r = start_one(&e, argv[i], attach, err);
+        pea_run_env_done(&e);
         return r;
 }
 
@@ -319,10 +320,25 @@ static int rm_one(struct run_env *e, const char *name, bool force, struct pea_er
 {
         struct pea_container_row row = {};
         int r = pea_state_container_lookup(e->ctx.state, name, &row, err);
+        if (r == -ENOENT && force) {
+                /* podman: rm -f ignores containers that do not exist */
+                pea_error_clear(err);
+                return 0;
+        }
         if (r < 0)
                 return r;
         _cleanup_free_ char *id = xstrdup(row.id);
+        r = pea_cmd_container_sync(&e->ctx, &row, err);
+        bool running = r >= 0 && streq(row.state, "running");
         pea_container_row_done(&row);
+        if (r < 0)
+                return r;
+        /* -f: kill it and wait for the monitor to record the exit, then remove */
+        if (running && force) {
+                r = pea_cmd_container_stop(&e->ctx, id, SIGKILL, 0, err);
+                if (r < 0)
+                        return r;
+        }
         r = pea_container_remove(&e->ctx, id, force, err);
         if (r < 0)
                 return r;
@@ -337,10 +353,10 @@ static int cmd_rm(struct pea_cli *cli, int argc, char **argv, struct pea_error *
         if (r != 0)
                 return r < 0 ? r : 0;
         struct run_env e = {};
-        r = run_env_open(cli, &e, err);
+        r = pea_run_env_open(cli, &e, err);
         for (int i = optind; r >= 0 && i < argc; i++)
                 r = rm_one(&e, argv[i], force, err);
-        run_env_done(&e);
+        pea_run_env_done(&e);
         return r < 0 ? r : 0;
 }
 

@@ -2,8 +2,14 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include <sys/types.h>
 
 /* What cmd/run.c and cmd/run-opts.c share: pea run / create options. */
+
+#include "container/container.h"
+#include "image/image.h"
 
 struct pea_cli;
 struct pea_cmd;
@@ -30,3 +36,58 @@ int pea_run_parse(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char
                   struct pea_run_opts *o, struct pea_error **err);
 
 extern const char pea_run_options_help[];
+
+/* What every container command opens (cmd/run.c). */
+struct pea_run_env {
+        struct pea_image_store *store;
+        struct pea_storage *storage;
+        struct pea_registries regs;
+        struct pea_container_ctx ctx;
+};
+
+int pea_run_env_open(struct pea_cli *cli, struct pea_run_env *e, struct pea_error **err);
+void pea_run_env_done(struct pea_run_env *e);
+
+/* cmd/stop.c: "SIGTERM", "TERM", "15", "RTMIN+3" -> the number; -EINVAL otherwise. */
+int pea_cmd_parse_signal(const char *s, int *ret, struct pea_error **err);
+
+/* ---- cmd/container-life.c: detached containers through lib/monitor ---- */
+
+/*
+ * Mounts the storage and hands a created or exited container to its monitor
+ * (lib/monitor), which records running and the pid; *ret_pid (may be NULL)
+ * gets the container's host pid. attach_wait: the monitor starts it when the
+ * first attach client connects. -EBUSY when it runs already.
+ */
+int pea_cmd_container_start_detached(const struct pea_container_ctx *ctx, const char *id,
+                                     bool attach_wait, pid_t *ret_pid, struct pea_error **err);
+
+/*
+ * Makes row truthful: a row saying running whose monitor and process are
+ * both gone becomes exited with the code of the monitor's exit record, or
+ * stopped with exit code -1 and config "error" when there is none; written
+ * in one transaction, and row re-read. 1 when repaired, 0 when left alone.
+ * Needs only ctx->state and ctx->run_root.
+ */
+int pea_cmd_container_sync(const struct pea_container_ctx *ctx, struct pea_container_row *row,
+                           struct pea_error **err);
+
+/* pea_state_container_lookup + pea_cmd_container_sync. */
+int pea_cmd_container_get(const struct pea_container_ctx *ctx, const char *name_or_id,
+                          struct pea_container_row *ret, struct pea_error **err);
+
+/* Sends sig to a running container; -EINVAL (podman's text) when it does not run. */
+int pea_cmd_container_kill(const struct pea_container_ctx *ctx, const char *id, int sig,
+                           struct pea_error **err);
+
+/*
+ * Stops a running container (a stopped one is fine): marks the stop for the
+ * monitor (no restart), sends sig (0: SIGTERM), waits timeout_s seconds for
+ * the recorded exit, then SIGKILL and waits again. timeout_s 0: SIGKILL at once.
+ */
+int pea_cmd_container_stop(const struct pea_container_ctx *ctx, const char *id, int sig,
+                           unsigned timeout_s, struct pea_error **err);
+
+/* Polls until the row is not running (repairing it as above); -ETIMEDOUT, no err set. */
+int pea_cmd_container_wait_stopped(const struct pea_container_ctx *ctx, const char *id,
+                                   int64_t timeout_ns, struct pea_error **err);

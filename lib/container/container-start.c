@@ -201,6 +201,7 @@ int pea_container_remove(const struct pea_container_ctx *ctx, const char *id, bo
                                      id);
         if (running)
                 (void)kill(pid, SIGKILL);
+        (void)pea_storage_umount(ctx->storage, id, NULL);
         r = pea_storage_remove(ctx->storage, id, err);
         if (r < 0)
                 return r;
@@ -212,4 +213,9 @@ int pea_container_remove(const struct pea_container_ctx *ctx, const char *id, bo
         if (r < 0)
                 return r;
         return pea_state_container_remove(ctx->state, id, err);
+}
+
+char *pea_container_log_path(const struct pea_container_ctx *ctx, const char *id)
+{
+        return xasprintf("%s/containers/%s/userdata/ctr.log", ctx->graph_root, id);
 }

@@ -143,6 +143,52 @@ static int write_data_files(const struct pea_container_ctx *ctx,
         return r;
 }
 
+static json_t *strv_to_json(char **l)
+{
+        json_t *a = json_array();
+        STRV_FOREACH(i, l)
+                json_array_append_new(a, json_string(*i));
+        return a;
+}
+
+static int record_tx(struct pea_state *st, void *userdata, struct pea_error **err)
+{
+        json_t *add = userdata;
+        struct pea_container_row row = {};
+        const char *id = json_string_value(json_object_get(add, "id"));
+        int r = pea_state_container_get_by_id(st, id, &row, err);
+        if (r < 0)
+                return r;
+        if (!json_is_object(row.config)) {
+                json_decref(row.config);
+                row.config = json_object();
+        }
+        json_object_update(row.config, json_object_get(add, "set"));
+        r = pea_state_container_update(st, &row, err);
+        pea_container_row_done(&row);
+        return r;
+}
+
+/* What inspect and ps show later: the process of the spec and the image's defaults. */
+static int record_spec(const struct pea_container_ctx *ctx, const char *id, json_t *spec,
+                       const struct pea_image_config *cfg, struct pea_error **err)
+{
+        json_t *proc = json_object_get(spec, "process");
+        json_t *set = json_object();
+        json_object_set(set, "args", json_object_get(proc, "args"));
+        json_object_set(set, "env", json_object_get(proc, "env"));
+        json_object_set(set, "cwd", json_object_get(proc, "cwd"));
+        json_object_set(set, "terminal", json_object_get(proc, "terminal"));
+        json_object_set(set, "hostname", json_object_get(spec, "hostname"));
+        json_object_set_new(set, "user", json_string(cfg->user ? cfg->user : ""));
+        json_object_set_new(set, "stop_signal",
+                            json_string(cfg->stop_signal ? cfg->stop_signal : ""));
+        json_object_set_new(set, "image_entrypoint", strv_to_json(cfg->entrypoint));
+        json_object_set_new(set, "image_cmd", strv_to_json(cfg->cmd));
+        _cleanup_json_ json_t *add = json_pack("{s:s, s:o}", "id", id, "set", set);
+        return pea_state_transaction(ctx->state, record_tx, add, err);
+}
+
 static int generate_spec(const struct pea_container_ctx *ctx,
                          const struct pea_container_create_opts *o, const char *rootfs,
                          const char *data_dir, const char *bundle, struct pea_error **err)
@@ -171,6 +217,8 @@ static int generate_spec(const struct pea_container_ctx *ctx,
         r = pea_spec_generate(s, &spec, err);
         s->image = NULL;
         s->hosts_path = s->hostname_path = s->resolv_path = s->containerenv_path = NULL;
+        if (r >= 0)
+                r = record_spec(ctx, o->spec->id, spec, cfg, err);
         if (r < 0)
                 return r;
         return pea_spec_write(bundle, spec, err);

@@ -85,6 +85,9 @@ int pea_container_cleanup(const struct pea_container_ctx *ctx, const char *id,
 int pea_container_remove(const struct pea_container_ctx *ctx, const char *id, bool force,
                          struct pea_error **err);
 
+/* <graph_root>/containers/<id>/userdata/ctr.log: the k8s-file log the monitor writes. */
+char *pea_container_log_path(const struct pea_container_ctx *ctx, const char *id);
+
 /* <run_root>/containers/<id>/userdata: the OCI bundle. */
 char *pea_container_bundle_dir(const struct pea_container_ctx *ctx, const char *id);
 /* <graph_root>/containers/<id>/userdata: hosts, hostname, resolv.conf, .containerenv. */

@@ -1,31 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Content digests ("sha256:<hex>") with GnuTLS, validated like go-digest. */
+/* Content digests ("sha256:<hex>") with nettle (sha.h), validated like go-digest. */
 #include "config.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-
 #include "base.h"
 #include "image-internal.h"
 #include "image.h"
+#include "sha.h"
 
 #define DIGEST_MAX_BYTES 64
 
 static const struct {
         const char *name;
-        gnutls_digest_algorithm_t gnutls;
+        enum pea_sha_alg sha;
         size_t bytes;
 } algorithms[_PEA_DIGEST_ALGORITHM_MAX] = {
-        [PEA_DIGEST_SHA256] = {"sha256", GNUTLS_DIG_SHA256, 32},
-        [PEA_DIGEST_SHA384] = {"sha384", GNUTLS_DIG_SHA384, 48},
-        [PEA_DIGEST_SHA512] = {"sha512", GNUTLS_DIG_SHA512, 64},
+        [PEA_DIGEST_SHA256] = {"sha256", PEA_SHA256, 32},
+        [PEA_DIGEST_SHA384] = {"sha384", PEA_SHA384, 48},
+        [PEA_DIGEST_SHA512] = {"sha512", PEA_SHA512, 64},
 };
 
 struct pea_digester {
-        gnutls_hash_hd_t h;
+        struct pea_sha h;
         enum pea_digest_algorithm a;
         bool finished;
 };
@@ -131,16 +129,11 @@ static char *format_digest(enum pea_digest_algorithm a, const unsigned char *out
 
 int pea_digester_new(enum pea_digest_algorithm a, struct pea_digester **ret, struct pea_error **err)
 {
-        gnutls_hash_hd_t h = NULL;
-
         if (a < 0 || a >= _PEA_DIGEST_ALGORITHM_MAX)
                 return pea_error_set(err, EINVAL, "unsupported digest algorithm");
-        int r = gnutls_hash_init(&h, algorithms[a].gnutls);
-        if (r < 0)
-                return pea_error_set(err, EIO, "initialising '%s': %s", algorithms[a].name,
-                                     gnutls_strerror(r));
         struct pea_digester *d = xmalloc(sizeof(*d));
-        *d = (struct pea_digester){.h = h, .a = a};
+        *d = (struct pea_digester){.a = a};
+        pea_sha_init(&d->h, algorithms[a].sha);
         *ret = d;
         return 0;
 }
@@ -161,9 +154,7 @@ int pea_digester_update(struct pea_digester *d, const void *data, size_t len,
                 return pea_error_set(err, EINVAL, "digest already finalised");
         if (len == 0)
                 return 0;
-        int r = gnutls_hash(d->h, data, len);
-        if (r < 0)
-                return pea_error_set(err, EIO, "hashing: %s", gnutls_strerror(r));
+        pea_sha_update(&d->h, data, len);
         return 0;
 }
 
@@ -173,7 +164,7 @@ int pea_digester_final(struct pea_digester *d, char **ret, struct pea_error **er
 
         if (d->finished)
                 return pea_error_set(err, EINVAL, "digest already finalised");
-        gnutls_hash_output(d->h, out);
+        pea_sha_final(&d->h, out);
         d->finished = true;
         *ret = format_digest(d->a, out);
         return 0;
@@ -201,7 +192,6 @@ struct pea_digester *pea_digester_free(struct pea_digester *d)
 {
         if (!d)
                 return NULL;
-        gnutls_hash_deinit(d->h, NULL);
         free(d);
         return NULL;
 }
@@ -213,10 +203,7 @@ int pea_digest_data(enum pea_digest_algorithm a, const void *data, size_t len, c
 
         if (a < 0 || a >= _PEA_DIGEST_ALGORITHM_MAX)
                 return pea_error_set(err, EINVAL, "unsupported digest algorithm");
-        int r = gnutls_hash_fast(algorithms[a].gnutls, data ? data : "", len, out);
-        if (r < 0)
-                return pea_error_set(err, EIO, "hashing with '%s': %s", algorithms[a].name,
-                                     gnutls_strerror(r));
+        pea_sha_buffer(algorithms[a].sha, data ? data : "", len, out);
         *ret = format_digest(a, out);
         return 0;
 }

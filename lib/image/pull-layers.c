@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base.h"
+#include "image/image-internal.h"
 #include "image/image.h"
 #include "image/pull-internal.h"
 #include "image/store-internal.h"
@@ -241,7 +242,7 @@ static int commit_all(struct sched *s, struct pea_error **err)
                                 (*s->pl->committed)++;
                 }
                 if (r < 0)
-                        return pea_error_wrap(err, "copying blob %s", j->desc->digest);
+                        return image_error_wrap(r, err, "copying blob %s", j->desc->digest);
         }
         return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base.h"
+#include "image/image-internal.h"
 #include "image/image.h"
 #include "image/pull-internal.h"
 #include "image/pull.h"
@@ -138,7 +139,7 @@ static int resolve_manifest(struct pull *p, struct image *im, struct pea_error *
         const char *reference = im->sref.digest ?: im->sref.tag ?: PEA_IMAGE_DEFAULT_TAG;
         int r = fetch_manifest(p, im, reference, im->sref.digest, &m, err);
         if (r < 0)
-                return pea_error_wrap(err, "initializing source docker://%s", im->src->ref);
+                return image_error_wrap(r, err, "initializing source docker://%s", im->src->ref);
         if (!pea_manifest_is_index(m)) {
                 im->manifest = TAKE_PTR(m);
                 return 0;
@@ -151,8 +152,8 @@ static int resolve_manifest(struct pull *p, struct image *im, struct pea_error *
                 r = pea_error_set(err, EBADMSG, "manifest %s is an index inside an index",
                                   d->digest);
         if (r < 0)
-                return pea_error_wrap(err, "choosing an image from manifest list docker://%s",
-                                      im->src->ref);
+                return image_error_wrap(r, err, "choosing an image from manifest list docker://%s",
+                                        im->src->ref);
         im->index = TAKE_PTR(m);
         return 0;
 }
@@ -174,7 +175,7 @@ static int fetch_config(struct pull *p, struct image *im, struct pea_error **err
                 r = pea_image_config_check_manifest(im->config, im->manifest, err);
         free(buf.data);
         if (r < 0)
-                return pea_error_wrap(err, "copying config %s", c->digest ?: "");
+                return image_error_wrap(r, err, "copying config %s", c->digest ?: "");
         return 0;
 }
 
@@ -310,7 +311,8 @@ static int pull_candidate(struct pull *p, const char *candidate, char **ret_id,
                         r = 0;
                         continue;
                 }
-                *err = TAKE_PTR(e);
+                if (err)
+                        *err = TAKE_PTR(e);
         }
         pea_pull_sources_free(srcs, n);
         return r;
@@ -348,17 +350,19 @@ static void pull_done(struct pull *p)
 /* One error for several failed candidates, as containers/common words it. */
 static int join_errors(struct pea_error **errs, size_t n, struct pea_error **err)
 {
-        if (n == 1) {
-                *err = TAKE_PTR(errs[0]);
-                return -(*err)->code;
+        if (n == 1 && errs[0]) {
+                int code = errs[0]->code;
+                if (err)
+                        *err = TAKE_PTR(errs[0]);
+                return -code;
         }
         _cleanup_free_ char *msg = xasprintf("%zu errors occurred while pulling:", n);
         for (size_t i = 0; i < n; i++) {
-                char *m = xasprintf("%s\n * %s", msg, errs[i]->msg);
+                char *m = xasprintf("%s\n * %s", msg, errs[i] ? errs[i]->msg : "unknown error");
                 free(msg);
                 msg = m;
         }
-        return pea_error_set(err, errs[n - 1]->code, "%s", msg);
+        return pea_error_set(err, errs[n - 1] ? errs[n - 1]->code : EIO, "%s", msg);
 }
 
 static int candidates_of(const struct pea_registries *registries, const char *name, char ***ret,
@@ -417,7 +421,7 @@ static int list_tags(const struct pea_registries *registries, const struct pea_i
                 t->close(conn);
         }
         if (r < 0)
-                return pea_error_wrap(err, "initializing source docker://%s", repo);
+                return image_error_wrap(r, err, "initializing source docker://%s", repo);
         return 0;
 }
 

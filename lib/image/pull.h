@@ -128,6 +128,9 @@ struct pea_image_pull_opts {
  * ret_id (may be NULL) gets the image ID (64 hex). The error names the
  * candidate: "initializing source docker://REF: ..."; several failed
  * candidates give one line each after "N errors occurred while pulling:".
+ * registries may be NULL (no registries.conf: names are normalised to
+ * docker.io, no mirrors, secure). A failed pull leaves no image, no tmp
+ * directory and none of the layers it committed (they are collected).
  */
 int pea_image_pull(struct pea_image_store *store, const struct pea_registries *registries,
                    const struct pea_image_transport *transport, const char *ref,
@@ -143,9 +146,9 @@ int pea_image_pull_all_tags(struct pea_image_store *store, const struct pea_regi
                             struct pea_error **err);
 
 /*
- * The platform to pull: --platform, then --os/--arch/--variant over it, the
- * rest from the host (normalised). ret must be released with
- * pea_platform_done().
+ * The platform to pull: --platform, then --os/--arch/--variant over it,
+ * normalised; what neither sets stays NULL (pea_manifest_select() takes the
+ * host's). ret must be released with pea_platform_done().
  */
 int pea_image_pull_platform(const struct pea_image_pull_opts *opts, struct pea_platform *ret,
                             struct pea_error **err);

@@ -14,11 +14,10 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 
 #include "base.h"
 #include "layer-internal.h"
+#include "sha.h"
 
 /*
  * The mirror of unpack.c: a pax writer ("inner") whose output is hashed (the
@@ -34,8 +33,8 @@ struct pack {
         struct archive *inner;
         struct archive *outer;
         struct archive_entry_linkresolver *links;
-        gnutls_hash_hd_t diff_hash;
-        gnutls_hash_hd_t comp_hash;
+        struct pea_sha diff_hash;
+        struct pea_sha comp_hash;
         struct pea_layer_stats stats;
         struct pea_error *sink_err;
         char *buf;
@@ -49,10 +48,6 @@ static void pack_done(struct pack *p)
                 (void)archive_write_free(p->outer);
         if (p->links)
                 archive_entry_linkresolver_free(p->links);
-        if (p->diff_hash)
-                gnutls_hash_deinit(p->diff_hash, NULL);
-        if (p->comp_hash)
-                gnutls_hash_deinit(p->comp_hash, NULL);
         pea_error_clear(&p->sink_err);
         free(p->buf);
 }
@@ -67,7 +62,7 @@ static la_ssize_t outer_write(struct archive *a, void *userdata, const void *buf
                 archive_set_error(a, -r, "writing layer data failed");
                 return -1;
         }
-        gnutls_hash(p->comp_hash, buf, len);
+        pea_sha_update(&p->comp_hash, buf, len);
         p->stats.compressed_size += len;
         return (la_ssize_t)len;
 }
@@ -75,7 +70,7 @@ static la_ssize_t outer_write(struct archive *a, void *userdata, const void *buf
 static la_ssize_t inner_write(struct archive *a, void *userdata, const void *buf, size_t len)
 {
         struct pack *p = userdata;
-        gnutls_hash(p->diff_hash, buf, len);
+        pea_sha_update(&p->diff_hash, buf, len);
         p->stats.uncompressed_size += len;
         la_ssize_t n = archive_write_data(p->outer, buf, len);
         if (n < 0 || (size_t)n != len) {
@@ -124,9 +119,8 @@ static int add_filter(struct pack *p, struct pea_error **err)
 
 static int pack_open(struct pack *p, struct pea_error **err)
 {
-        if (gnutls_hash_init(&p->diff_hash, GNUTLS_DIG_SHA256) < 0
-            || gnutls_hash_init(&p->comp_hash, GNUTLS_DIG_SHA256) < 0)
-                return pea_error_set(err, ENOMEM, "initialising sha256");
+        pea_sha_init(&p->diff_hash, PEA_SHA256);
+        pea_sha_init(&p->comp_hash, PEA_SHA256);
         p->buf = xmalloc(READ_BUF_SIZE);
         p->outer = archive_write_new();
         p->inner = archive_write_new();
@@ -391,11 +385,10 @@ static int pack_dir(struct pack *p, int dirfd, const char *prefix, struct pea_er
         return 0;
 }
 
-static void hash_hex(gnutls_hash_hd_t *h, char out[72])
+static void hash_hex(struct pea_sha *h, char out[72])
 {
         unsigned char d[32];
-        gnutls_hash_deinit(*h, d);
-        *h = NULL;
+        pea_sha_final(h, d);
         memcpy(out, "sha256:", 7);
         for (size_t i = 0; i < sizeof(d); i++)
                 (void)snprintf(out + 7 + 2 * i, 3, "%02x", d[i]);

@@ -15,11 +15,10 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 
 #include "base.h"
 #include "layer-internal.h"
+#include "sha.h"
 
 /*
  * Two libarchive readers in a row: "outer" only decompresses (gzip, zstd or
@@ -34,8 +33,8 @@
 struct layer_stream {
         const struct pea_layer_source *src;
         struct archive *outer;
-        gnutls_hash_hd_t diff_hash;
-        gnutls_hash_hd_t comp_hash;
+        struct pea_sha diff_hash;
+        struct pea_sha comp_hash;
         uint64_t comp_bytes;
         uint64_t raw_bytes;
         uint64_t max_size;
@@ -47,10 +46,6 @@ static void stream_done(struct layer_stream *s)
 {
         if (s->outer)
                 (void)archive_read_free(s->outer);
-        if (s->diff_hash)
-                gnutls_hash_deinit(s->diff_hash, NULL);
-        if (s->comp_hash)
-                gnutls_hash_deinit(s->comp_hash, NULL);
         free(s->buf);
         pea_error_clear(&s->src_err);
 }
@@ -67,7 +62,7 @@ static la_ssize_t outer_read(struct archive *a, void *userdata, const void **ret
         }
         if ((size_t)n > SRC_BUF_SIZE)
                 n = SRC_BUF_SIZE;
-        gnutls_hash(s->comp_hash, s->buf, (size_t)n);
+        pea_sha_update(&s->comp_hash, s->buf, (size_t)n);
         s->comp_bytes += (uint64_t)n;
         *ret_buf = s->buf;
         return n;
@@ -95,7 +90,7 @@ static la_ssize_t stream_next(struct layer_stream *s, struct archive *a, const v
                                           s->max_size);
                         return -1;
                 }
-                gnutls_hash(s->diff_hash, *ret_buf, size);
+                pea_sha_update(&s->diff_hash, *ret_buf, size);
                 s->raw_bytes += size;
                 return (la_ssize_t)size;
         }
@@ -129,9 +124,8 @@ static int stream_fail(struct layer_stream *s, struct archive *a, const char *pa
 
 static int stream_open(struct layer_stream *s, struct archive **ret, struct pea_error **err)
 {
-        if (gnutls_hash_init(&s->diff_hash, GNUTLS_DIG_SHA256) < 0
-            || gnutls_hash_init(&s->comp_hash, GNUTLS_DIG_SHA256) < 0)
-                return pea_error_set(err, ENOMEM, "initialising sha256");
+        pea_sha_init(&s->diff_hash, PEA_SHA256);
+        pea_sha_init(&s->comp_hash, PEA_SHA256);
         s->buf = xmalloc(SRC_BUF_SIZE);
         s->outer = archive_read_new();
         if (!s->outer)
@@ -165,11 +159,10 @@ static int stream_drain(struct layer_stream *s, struct pea_error **err)
         }
 }
 
-static void digest_finish(gnutls_hash_hd_t *h, char out[72])
+static void digest_finish(struct pea_sha *h, char out[72])
 {
         unsigned char d[32];
-        gnutls_hash_deinit(*h, d);
-        *h = NULL;
+        pea_sha_final(h, d);
         memcpy(out, "sha256:", 7);
         for (size_t i = 0; i < sizeof(d); i++)
                 (void)snprintf(out + 7 + 2 * i, 3, "%02x", d[i]);

@@ -98,7 +98,15 @@ char *pea_registry_authfile_path(const char *authfile)
         const char *rt = getenv("XDG_RUNTIME_DIR");
         if (rt && *rt)
                 return xasprintf("%s/containers/auth.json", rt);
-        return xasprintf("/run/containers/%u/auth.json", (unsigned)getuid());
+        /* Inside pea's user namespace we are uid 0 but still the unprivileged user: use
+         * the same private fallback as pea's run root, inside or outside. */
+        const char *rl = getenv("_PEA_ROOTLESS_UID");
+        unsigned uid = (unsigned)getuid();
+        if (rl && safe_atou32(rl, &uid) < 0)
+                uid = (unsigned)getuid();
+        if (uid != 0)
+                return xasprintf("/tmp/pea-run-%u/containers/auth.json", uid);
+        return xstrdup("/run/containers/0/auth.json");
 }
 
 char **pea_registry_authfile_search_paths(const char *authfile)

@@ -5,12 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <jansson.h>
 
 #include "base.h"
 #include "registry-internal.h"
+#include "sha.h"
 
 /* The content API: digests, blobs (get, exists, upload), manifests, tags. */
 
@@ -23,10 +22,10 @@ int reg_digest_algorithm(const char *digest)
                 return -EINVAL;
         if ((hex = startswith(digest, "sha256:"))) {
                 n = 64;
-                alg = GNUTLS_DIG_SHA256;
+                alg = PEA_SHA256;
         } else if ((hex = startswith(digest, "sha512:"))) {
                 n = 128;
-                alg = GNUTLS_DIG_SHA512;
+                alg = PEA_SHA512;
         } else {
                 return -EINVAL;
         }
@@ -40,8 +39,8 @@ int reg_digest_algorithm(const char *digest)
 
 static char *format_digest(int alg, const unsigned char *md)
 {
-        size_t n = gnutls_hash_get_len((gnutls_digest_algorithm_t)alg);
-        const char *name = alg == GNUTLS_DIG_SHA512 ? "sha512" : "sha256";
+        size_t n = pea_sha_size((enum pea_sha_alg)alg);
+        const char *name = alg == PEA_SHA512 ? "sha512" : "sha256";
         char *out = xmalloc(strlen(name) + 1 + 2 * n + 1);
         char *p = out + strlen(name) + 1;
         memcpy(out, name, strlen(name));
@@ -57,14 +56,13 @@ static char *format_digest(int alg, const unsigned char *md)
 char *reg_digest_data(int algorithm, const void *data, size_t size)
 {
         unsigned char md[64];
-        if (gnutls_hash_fast((gnutls_digest_algorithm_t)algorithm, data, size, md) < 0)
-                abort(); /* SHA-2 is always there; failing means a broken GnuTLS */
+        pea_sha_buffer((enum pea_sha_alg)algorithm, data, size, md);
         return format_digest(algorithm, md);
 }
 
 char *pea_registry_digest_data(const void *data, size_t size)
 {
-        return reg_digest_data(GNUTLS_DIG_SHA256, data, size);
+        return reg_digest_data(PEA_SHA256, data, size);
 }
 
 static int check_blob_args(const char *repo, const char *digest, struct pea_error **err)
@@ -78,7 +76,7 @@ static int check_blob_args(const char *repo, const char *digest, struct pea_erro
 }
 
 struct blob_sink {
-        gnutls_hash_hd_t hash;
+        struct pea_sha hash;
         int64_t got;
         int64_t size;
         const char *digest;
@@ -92,8 +90,7 @@ static int blob_write(void *userdata, const void *buf, size_t len, struct pea_er
         if (s->size >= 0 && s->got + (int64_t)len > s->size)
                 return pea_error_set(err, EBADMSG, "blob %s is larger than %lld bytes", s->digest,
                                      (long long)s->size);
-        if (gnutls_hash(s->hash, buf, len) < 0)
-                return pea_error_set(err, EIO, "hashing blob %s", s->digest);
+        pea_sha_update(&s->hash, buf, len);
         s->got += (int64_t)len;
         return s->write(s->userdata, buf, len, err);
 }
@@ -101,7 +98,7 @@ static int blob_write(void *userdata, const void *buf, size_t len, struct pea_er
 static int verify_blob(struct blob_sink *s, int alg, struct pea_error **err)
 {
         unsigned char md[64];
-        gnutls_hash_output(s->hash, md);
+        pea_sha_final(&s->hash, md);
         _cleanup_free_ char *got = format_digest(alg, md);
         if (s->size >= 0 && s->got != s->size)
                 return pea_error_set(err, EBADMSG,
@@ -146,10 +143,8 @@ int pea_registry_get_blob(struct pea_registry_client *c, const char *repo, const
         if (r < 0)
                 return r;
         struct blob_sink s = {.size = size, .digest = digest, .write = write, .userdata = userdata};
-        if (gnutls_hash_init(&s.hash, (gnutls_digest_algorithm_t)alg) < 0)
-                return pea_error_set(err, EIO, "initializing %s", digest);
+        pea_sha_init(&s.hash, (enum pea_sha_alg)alg);
         r = fetch_blob(c, repo, &s, alg, err);
-        gnutls_hash_deinit(s.hash, NULL);
         return r;
 }
 
