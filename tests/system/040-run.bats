@@ -241,12 +241,6 @@ default_capeff() {
         assert_line --partial "/run/pea-init"
 }
 
-@test "run: -d is not supported yet, leaves nothing" {
-        run_pea 125 run -d --name d040 "$IMAGE" true
-        assert_line --partial "not supported yet"
-        run_pea 125 rm d040
-}
-
 # bats test_tags=rootful
 @test "run as root: exit codes, caps, no mount left" {
         skip_if_rootless
