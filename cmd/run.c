@@ -342,7 +342,8 @@ static int rm_one(struct run_env *e, const char *name, bool force, struct pea_er
         r = pea_container_remove(&e->ctx, id, force, err);
         if (r < 0)
                 return r;
-        printf("%s\n", id);
+        /* podman 4 prints the name or ID as the user gave it */
+        printf("%s\n", name);
         return 0;
 }
 

@@ -220,7 +220,7 @@ default_capeff() {
         run_pea 4 start -a c040
         is "$output" started
         run_pea rm c040
-        is "$output" "$id"
+        is "$output" c040 "rm prints the name as given, as podman 4 does"
         run_pea 125 rm c040
         assert_line --partial "no container with name or ID"
 }
