@@ -121,6 +121,32 @@ void pea_cmd_pull_defaults(const struct pea_cli *cli, struct pea_image_pull_opts
         };
 }
 
+int pea_cmd_registry_opt(struct pea_cmd_registry_flags *rf, int c, const char *arg,
+                         struct pea_error **err)
+{
+        bool b = false;
+        switch (c) {
+        case PEA_CMD_OPT_AUTHFILE:
+                rf->authfile = arg;
+                return 1;
+        case PEA_CMD_OPT_CERT_DIR:
+                rf->cert_dir = arg;
+                return 1;
+        case PEA_CMD_OPT_CREDS:
+                rf->creds = arg;
+                return 1;
+        case PEA_CMD_OPT_TLS_VERIFY: {
+                int r = pea_cmd_parse_bool("tls-verify", arg, &b, err);
+                if (r < 0)
+                        return r;
+                rf->tls_verify = b ? 1 : 0;
+                return 1;
+        }
+        default:
+                return 0;
+        }
+}
+
 int pea_cmd_parse_bool(const char *flag, const char *optarg, bool *ret, struct pea_error **err)
 {
         static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};

@@ -158,11 +158,7 @@ struct push_opts {
 };
 
 enum {
-        OPT_AUTHFILE = 0x100,
-        OPT_CERT_DIR,
-        OPT_CREDS,
-        OPT_DIGESTFILE,
-        OPT_TLS_VERIFY,
+        OPT_DIGESTFILE = 0x100,
         OPT_IGNORED,
         OPT_IGNORED_ARG,
 };
@@ -180,8 +176,9 @@ static int push_format(const char *s, int *ret, struct pea_error **err)
 
 static int push_opt(struct push_opts *o, int c, struct pea_error **err)
 {
-        bool b = false;
-        int r = 0;
+        int r = pea_cmd_registry_opt(&o->rf, c, optarg, err);
+        if (r != 0)
+                return r < 0 ? r : 0;
         switch (c) {
         case 'q':
                 o->quiet = true;
@@ -189,21 +186,8 @@ static int push_opt(struct push_opts *o, int c, struct pea_error **err)
         case 'f':
                 r = push_format(optarg, &o->format, err);
                 break;
-        case OPT_AUTHFILE:
-                o->rf.authfile = optarg;
-                break;
-        case OPT_CERT_DIR:
-                o->rf.cert_dir = optarg;
-                break;
-        case OPT_CREDS:
-                o->rf.creds = optarg;
-                break;
         case OPT_DIGESTFILE:
                 o->digestfile = optarg;
-                break;
-        case OPT_TLS_VERIFY:
-                r = pea_cmd_parse_bool("tls-verify", optarg, &b, err);
-                o->rf.tls_verify = b ? 1 : 0;
                 break;
         default:
                 break;
@@ -215,18 +199,18 @@ static int parse_push(struct pea_cli *cli, int argc, char **argv, struct push_op
                       struct pea_error **err)
 {
         static const struct option longopts[] = {
-                {"authfile", required_argument, NULL, OPT_AUTHFILE},
-                {"cert-dir", required_argument, NULL, OPT_CERT_DIR},
+                {"authfile", required_argument, NULL, PEA_CMD_OPT_AUTHFILE},
+                {"cert-dir", required_argument, NULL, PEA_CMD_OPT_CERT_DIR},
                 {"compress", no_argument, NULL, OPT_IGNORED},
                 {"compression-format", required_argument, NULL, OPT_IGNORED_ARG},
-                {"creds", required_argument, NULL, OPT_CREDS},
+                {"creds", required_argument, NULL, PEA_CMD_OPT_CREDS},
                 {"digestfile", required_argument, NULL, OPT_DIGESTFILE},
                 {"disable-content-trust", optional_argument, NULL, OPT_IGNORED},
                 {"format", required_argument, NULL, 'f'},
                 {"quiet", no_argument, NULL, 'q'},
                 {"remove-signatures", no_argument, NULL, OPT_IGNORED},
                 {"sign-by", required_argument, NULL, OPT_IGNORED_ARG},
-                {"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
+                {"tls-verify", optional_argument, NULL, PEA_CMD_OPT_TLS_VERIFY},
                 PEA_HELP_OPTION,
                 {},
         };

@@ -232,20 +232,17 @@ struct pea_pull_cmd_opts {
 
 enum {
         OPT_ARCH = 0x100,
-        OPT_AUTHFILE,
-        OPT_CERT_DIR,
-        OPT_CREDS,
         OPT_OS,
         OPT_PLATFORM,
-        OPT_TLS_VERIFY,
         OPT_VARIANT,
         OPT_IGNORED,
 };
 
 static int pull_opt(struct pea_pull_cmd_opts *o, int c, struct pea_error **err)
 {
-        bool b = false;
-        int r = 0;
+        int r = pea_cmd_registry_opt(&o->rf, c, optarg, err);
+        if (r != 0)
+                return r < 0 ? r : 0;
         switch (c) {
         case 'a':
                 o->all_tags = true;
@@ -256,15 +253,6 @@ static int pull_opt(struct pea_pull_cmd_opts *o, int c, struct pea_error **err)
         case OPT_ARCH:
                 o->arch = optarg;
                 break;
-        case OPT_AUTHFILE:
-                o->rf.authfile = optarg;
-                break;
-        case OPT_CERT_DIR:
-                o->rf.cert_dir = optarg;
-                break;
-        case OPT_CREDS:
-                o->rf.creds = optarg;
-                break;
         case OPT_OS:
                 o->os = optarg;
                 break;
@@ -273,10 +261,6 @@ static int pull_opt(struct pea_pull_cmd_opts *o, int c, struct pea_error **err)
                 break;
         case OPT_VARIANT:
                 o->variant = optarg;
-                break;
-        case OPT_TLS_VERIFY:
-                r = pea_cmd_parse_bool("tls-verify", optarg, &b, err);
-                o->rf.tls_verify = b ? 1 : 0;
                 break;
         default:
                 break;
@@ -290,14 +274,14 @@ static int parse_pull(struct pea_cli *cli, int argc, char **argv, struct pea_pul
         static const struct option longopts[] = {
                 {"all-tags", no_argument, NULL, 'a'},
                 {"arch", required_argument, NULL, OPT_ARCH},
-                {"authfile", required_argument, NULL, OPT_AUTHFILE},
-                {"cert-dir", required_argument, NULL, OPT_CERT_DIR},
-                {"creds", required_argument, NULL, OPT_CREDS},
+                {"authfile", required_argument, NULL, PEA_CMD_OPT_AUTHFILE},
+                {"cert-dir", required_argument, NULL, PEA_CMD_OPT_CERT_DIR},
+                {"creds", required_argument, NULL, PEA_CMD_OPT_CREDS},
                 {"disable-content-trust", optional_argument, NULL, OPT_IGNORED},
                 {"os", required_argument, NULL, OPT_OS},
                 {"platform", required_argument, NULL, OPT_PLATFORM},
                 {"quiet", no_argument, NULL, 'q'},
-                {"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
+                {"tls-verify", optional_argument, NULL, PEA_CMD_OPT_TLS_VERIFY},
                 {"variant", required_argument, NULL, OPT_VARIANT},
                 PEA_HELP_OPTION,
                 {},

@@ -43,6 +43,18 @@ struct pea_cmd_registry_flags {
         const char *creds;
 };
 
+/* getopt values of the registry flags pull and push share (above the commands' own). */
+enum {
+        PEA_CMD_OPT_AUTHFILE = 0x180,
+        PEA_CMD_OPT_CERT_DIR,
+        PEA_CMD_OPT_CREDS,
+        PEA_CMD_OPT_TLS_VERIFY,
+};
+
+/* Stores one of the PEA_CMD_OPT_* flags in rf: 1 when c was one, 0 when not, < 0 on a bad value. */
+int pea_cmd_registry_opt(struct pea_cmd_registry_flags *rf, int c, const char *arg,
+                         struct pea_error **err);
+
 /* Parses --tls-verify[=BOOL] (optarg may be NULL). */
 int pea_cmd_parse_bool(const char *flag, const char *optarg, bool *ret, struct pea_error **err);
 
