@@ -16,10 +16,11 @@
 
 /*
  * Names from a layer are untrusted: every lookup below starts at the layer
- * directory and treats it as "/". With openat2 the kernel does that
- * (RESOLVE_IN_ROOT); otherwise, and to create missing directories, walk() does
- * it one component at a time with O_NOFOLLOW, expanding symlinks by hand with
- * ".." clamped at the root, as RESOLVE_IN_ROOT does.
+ * directory and must stay beneath it. Symlinks inside the layer are followed
+ * while they stay there; one that leads out (an absolute target, or ".." above
+ * the layer directory) fails with EXDEV and the entry is refused. With openat2
+ * the kernel does that (RESOLVE_BENEATH); otherwise, and to create missing
+ * directories, walk() does it one component at a time with O_NOFOLLOW.
  */
 
 #ifndef SYS_openat2
@@ -93,24 +94,11 @@ static void walk_done(struct walk *w)
         closep(&w->cur);
 }
 
-static int walk_reset(struct walk *w)
-{
-        int fd = reopen_root(w->rootfd);
-        if (fd < 0)
-                return fd;
-        for (size_t i = 0; i < w->depth; i++)
-                free(w->stack[i]);
-        w->depth = 0;
-        closep(&w->cur);
-        w->cur = fd;
-        return 0;
-}
-
-/* ".." at the root stays at the root; elsewhere re-walk the real directories. */
+/* ".." at the root leaves the layer; elsewhere re-walk the real directories. */
 static int walk_dotdot(struct walk *w)
 {
         if (w->depth == 0)
-                return 0;
+                return -EXDEV;
         free(w->stack[--w->depth]);
         _cleanup_close_ int fd = reopen_root(w->rootfd);
         if (fd < 0)
@@ -140,11 +128,8 @@ static int walk_symlink(struct walk *w, int linkfd)
         if ((size_t)n > PEA_LAYER_MAX_PATH)
                 return -ENAMETOOLONG;
         target[n] = '\0';
-        if (target[0] == '/') {
-                int r = walk_reset(w);
-                if (r < 0)
-                        return r;
-        }
+        if (target[0] == '/')
+                return -EXDEV;
         char *rest = xasprintf("%s/%s", target, w->rest + w->pos);
         free(w->rest);
         w->rest = rest;
@@ -220,7 +205,7 @@ static int openat2_dir(int dirfd, const char *path, unsigned flags)
 {
         struct open_how how = {
                 .flags = DIR_PATH_FLAGS,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
         };
         if (flags & LAYER_RESOLVE_NO_SYMLINKS)
                 how.resolve |= RESOLVE_NO_SYMLINKS;
@@ -259,6 +244,11 @@ int layer_open_dir(struct layer_root *r, const char *path, unsigned flags, struc
                 return fd;
         if (fd == -ELOOP && (flags & LAYER_RESOLVE_NO_SYMLINKS))
                 return pea_error_set(err, EBADMSG, "layer path '%s' crosses a symlink", path);
+        if (fd == -EXDEV)
+                return pea_error_set(err, EBADMSG,
+                                     "layer path '%s' leads out of the layer directory through a "
+                                     "symlink",
+                                     path);
         return pea_error_syscall(err, -fd, "resolving '%s' in the layer directory", path);
 }
 

@@ -496,7 +496,7 @@ static int unpack_entry(struct layer_unpack *u, struct archive *a, struct archiv
         _cleanup_close_ int fd =
                 layer_open_parent(&u->root, path, LAYER_RESOLVE_CREATE, &x.base, err);
         if (fd < 0)
-                return fd;
+                return pea_error_wrap(err, "layer entry '%s'", path);
         x.dirfd = fd;
         return make_entry(u, &x, err);
 }

@@ -289,7 +289,11 @@ EOF
         run_pea rmi -a -f
         local before pid
         before=$(image_ids)
-        pea_direct pull -q --tls-verify=false "$PEA_REGISTRY/$name" >/dev/null 2>&1 &
+        # pea itself in the background (not a subshell running it), so that $! is pea's PID
+        local opts=()
+        [ -n "${PEA_TEST_ROOT:-}" ] && opts+=(--root "$PEA_TEST_ROOT")
+        [ -n "${PEA_TEST_RUNROOT:-}" ] && opts+=(--runroot "$PEA_TEST_RUNROOT")
+        "$PEA" "${opts[@]}" pull -q --tls-verify=false "$PEA_REGISTRY/$name" >/dev/null 2>&1 &
         pid=$!
         sleep "$delay"
         kill -9 "$pid" || skip "the pull of $name ended within $delay s: nothing to interrupt"
@@ -318,23 +322,24 @@ EOF
         fake_pull_fails no-such-repo "initializing source docker://$FAKE/no-such-repo:latest: .*"
 }
 
-@test "pull: a symlink out of the layer never lets a write leave the store" {
+@test "pull: a symlink out of the layer is refused, nothing is written through it" {
         start_fake_registry
-        local repo
-        for repo in symlink symlink2; do
-                run_pea '?' pull -q --tls-verify=false "$FAKE/$repo"
-                if [ "$status" -ne 0 ]; then
-                        is "${#lines[@]}" 1 "refused with one line"
-                        is "$output" "Error: .*"
-                fi
-                [ ! -e "$ESCAPE" ] || die "$repo wrote through the symlink to $ESCAPE"
-        done
-        # resolved inside the layer, as if the layer were /
-        if [ "$status" -eq 0 ]; then
-                local owned
-                owned=$(find "$(graph_root)/layers" -path "*/diff$ESCAPE/owned" | head -n1)
-                [ -n "$owned" ] || die "evil/owned is nowhere in the store"
+        local before
+        before=$(image_ids)
+        run_pea 125 pull -q --tls-verify=false "$FAKE/symlink"
+        is "${#lines[@]}" 1 "refused with one line"
+        is "$output" "Error: copying blob sha256:[0-9a-f]{64}: .*layer entry 'evil/owned'.*leads out of the layer directory through a symlink"
+        [ ! -e "$ESCAPE" ] || die "symlink wrote through the symlink to $ESCAPE"
+        is "$(image_ids)" "$before" "images unchanged after symlink"
+        # split over two layers: with overlay layers the second one never sees the
+        # symlink (its evil/ is a directory over it), with applied layers (vfs) it is refused
+        run_pea '?' pull -q --tls-verify=false "$FAKE/symlink2"
+        if [ "$status" -ne 0 ]; then
+                is "${#lines[@]}" 1 "refused with one line"
+                is "$output" "Error: .*leads out of the layer directory through a symlink"
+                is "$(image_ids)" "$before" "images unchanged after symlink2"
         fi
+        [ ! -e "$ESCAPE" ] || die "symlink2 wrote through the symlink to $ESCAPE"
         assert_no_tmp
 }
 

@@ -514,32 +514,46 @@ START_TEST(escapes_refused)
 
 END_TEST
 
-START_TEST(symlink_escapes_stay_inside)
+/* Each entry that would be written through a symlink leading out of the layer is refused. */
+START_TEST(symlink_escapes_refused)
 {
         LOOP_SETUP();
         _cleanup_free_ char *outside = xasprintf("%s/outside", g_base);
         _cleanup_free_ char *victim = xasprintf("%s/victim", outside);
         ck_assert_int_eq(mkdir(outside, 0755), 0);
         ck_assert_int_eq(pea_write_file_atomic_at(AT_FDCWD, victim, "orig", 4, 0644, NULL), 0);
-        const struct ent ents[] = {L("evil", 0, outside),       F("evil/file", 0644, "pwned"),
-                                   L("up", 0, "../../../.."),   F("up/top", 0644, "top"),
-                                   L("victim-link", 0, victim), F("victim-link", 0644, "replaced"),
-                                   L("chain1", 0, "chain2/x"),  L("chain2", 0, "../../up"),
-                                   F("chain1/y", 0644, "y")};
-        struct buf b = make_tar(ents, TAR_NONE);
-        unpack_ok(&b, PEA_WHITEOUT_OVERLAY, NULL);
-        free(b.p);
-        _cleanup_free_ char *inside = xasprintf("%s/file", outside + 1);
-        _cleanup_free_ char *c = read_at(g_destfd, inside);
-        ck_assert_str_eq(c, "pwned");
+        const struct ent abs[] = {L("evil", 0, outside), F("evil/file", 0644, "pwned")};
+        static const struct ent up[] = {L("up", 0, "../../../.."), F("up/top", 0644, "top")};
+        static const struct ent chain[] = {L("chain1", 0, "chain2/x"), L("chain2", 0, "../../up"),
+                                           F("chain1/y", 0644, "y")};
+        static const struct ent rootlink[] = {L("r", 0, "/"), F("r/etc/x", 0644, "x")};
+        const struct ent *cases[] = {abs, up, chain, rootlink};
+        const size_t sizes[] = {2, 2, 3, 2};
+        const char *bad[] = {"evil/file", "up/top", "chain1/y", "r/etc/x"};
+        for (size_t i = 0; i < 4; i++) {
+                struct buf b = make_tar_n(cases[i], sizes[i], TAR_NONE);
+                _cleanup_free_ char *msg = xasprintf("layer entry '%s'", bad[i]);
+                unpack_fails(&b, EBADMSG, msg);
+                free(b.p);
+        }
         _cleanup_free_ char *v = read_at(AT_FDCWD, victim);
         ck_assert_str_eq(v, "orig");
-        ck_assert(S_ISREG(lstat_at("top").st_mode));
-        ck_assert(S_ISREG(lstat_at("victim-link").st_mode));
-        ck_assert(S_ISREG(lstat_at("x/y").st_mode));
         _cleanup_free_ char *o = xasprintf("%s/file", outside);
         ck_assert(!exists_at(AT_FDCWD, o));
         assert_base_holds("outside");
+        /* Replacing a symlink is not writing through it; a link inside the layer is followed. */
+        const struct ent ok[] = {L("victim-link", 0, victim), F("victim-link", 0644, "replaced"),
+                                 D("usr/lib", 0755, NULL),    L("lib", 0, "usr/lib"),
+                                 F("lib/x", 0644, "x"),       L("sub/up", 0, "../usr"),
+                                 F("sub/up/y", 0644, "y")};
+        struct buf b = make_tar(ok, TAR_NONE);
+        unpack_ok(&b, PEA_WHITEOUT_OVERLAY, NULL);
+        free(b.p);
+        ck_assert(S_ISREG(lstat_at("victim-link").st_mode));
+        ck_assert(S_ISREG(lstat_at("usr/lib/x").st_mode));
+        ck_assert(S_ISREG(lstat_at("usr/y").st_mode));
+        v = (free(v), read_at(AT_FDCWD, victim));
+        ck_assert_str_eq(v, "orig");
         static const struct ent hl[] = {L("root", 0, "/"), H("h", 0, "root/top")};
         b = make_tar(hl, TAR_NONE);
         unpack_fails(&b, EBADMSG,
@@ -549,23 +563,22 @@ START_TEST(symlink_escapes_stay_inside)
 
 END_TEST
 
+/* A symlink of a lower layer is no way out either (whiteouts applied, as vfs does). */
 START_TEST(symlink_from_lower_layer)
 {
         LOOP_SETUP();
         _cleanup_free_ char *outside = xasprintf("%s/etc", g_base);
         ck_assert_int_eq(mkdir(outside, 0755), 0);
         const struct ent l1[] = {L("evil", 0, outside)};
-        static const struct ent l2[] = {F("evil/passwd", 0644, "root::0:0::/:/bin/sh\n"),
-                                        F("evil/.wh.nothing", 0644, NULL)};
+        static const struct ent l2[] = {F("evil/passwd", 0644, "root::0:0::/:/bin/sh\n")};
         struct buf b1 = make_tar(l1, TAR_GZIP), b2 = make_tar(l2, TAR_GZIP);
         unpack_ok(&b1, PEA_WHITEOUT_APPLY, NULL);
-        unpack_ok(&b2, PEA_WHITEOUT_APPLY, NULL);
+        unpack_fails(&b2, EBADMSG, "leads out of the layer directory through a symlink");
         free(b1.p);
         free(b2.p);
-        _cleanup_free_ char *inside = xasprintf("%s/passwd", outside + 1);
-        ck_assert(exists_at(g_destfd, inside));
         _cleanup_free_ char *o = xasprintf("%s/passwd", outside);
         ck_assert(!exists_at(AT_FDCWD, o));
+        assert_base_holds("etc");
 }
 
 END_TEST
@@ -681,29 +694,39 @@ START_TEST(xattrs_and_limits)
 
 END_TEST
 
-START_TEST(fallback_walk_in_root)
+START_TEST(fallback_walk_beneath)
 {
-        /* The fallback on its own: symlinks resolve as if the layer were "/". */
+        /* The fallback on its own: symlinks are followed while they stay beneath the layer. */
         struct layer_root r;
         layer_root_init(&r, g_destfd, true);
         ck_assert_int_eq(mkdirat(g_destfd, "real", 0755), 0);
+        ck_assert_int_eq(mkdirat(g_destfd, "sub", 0755), 0);
         ck_assert_int_eq(symlinkat("/real", g_destfd, "abs"), 0);
         ck_assert_int_eq(symlinkat("../../../real/../../real", g_destfd, "rel"), 0);
+        ck_assert_int_eq(symlinkat("../real", g_destfd, "sub/up"), 0);
+        ck_assert_int_eq(symlinkat("sub/up", g_destfd, "chain"), 0);
         ck_assert_int_eq(symlinkat("loop", g_destfd, "loop"), 0);
-        const char *paths[] = {"abs", "rel", "abs/../rel", "real"};
+        const char *paths[] = {"real", "sub/up", "chain", "sub/../real", "chain/../sub/up"};
         struct stat want = lstat_at("real");
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
                 _cleanup_close_ int fd = layer_open_dir(&r, paths[i], 0, NULL);
-                ck_assert_int_ge(fd, 0);
+                ck_assert_msg(fd >= 0, "%s: %d", paths[i], fd);
                 struct stat st;
                 ck_assert_int_eq(fstat(fd, &st), 0);
                 ck_assert_uint_eq(st.st_ino, want.st_ino);
         }
+        const char *out[] = {"abs", "rel", "abs/new", "sub/up/../.."};
+        for (size_t i = 0; i < ELEMENTSOF(out); i++) {
+                _cleanup_error_ struct pea_error *err = NULL;
+                ck_assert_int_eq(layer_open_dir(&r, out[i], LAYER_RESOLVE_CREATE, &err), -EBADMSG);
+                ck_assert_msg(strstr(err->msg, "leads out of the layer directory"), "%s", err->msg);
+        }
         ck_assert_int_eq(layer_open_dir(&r, "loop", 0, NULL), -ELOOP);
-        ck_assert_int_eq(layer_open_dir(&r, "abs", LAYER_RESOLVE_NO_SYMLINKS, NULL), -EBADMSG);
-        _cleanup_close_ int fd = layer_open_dir(&r, "abs/new/dir", LAYER_RESOLVE_CREATE, NULL);
+        ck_assert_int_eq(layer_open_dir(&r, "chain", LAYER_RESOLVE_NO_SYMLINKS, NULL), -EBADMSG);
+        _cleanup_close_ int fd = layer_open_dir(&r, "chain/new/dir", LAYER_RESOLVE_CREATE, NULL);
         ck_assert_int_ge(fd, 0);
         ck_assert(S_ISDIR(lstat_at("real/new/dir").st_mode));
+        ck_assert(!exists_at(g_destfd, "new"));
 }
 
 END_TEST
@@ -974,12 +997,12 @@ static Suite *layer_suite(void)
         tcase_add_loop_test(tc, whiteout_aufs, 0, 2);
         tcase_add_loop_test(tc, whiteout_apply, 0, 2);
         tcase_add_loop_test(tc, escapes_refused, 0, 2);
-        tcase_add_loop_test(tc, symlink_escapes_stay_inside, 0, 2);
+        tcase_add_loop_test(tc, symlink_escapes_refused, 0, 2);
         tcase_add_loop_test(tc, symlink_from_lower_layer, 0, 2);
         tcase_add_loop_test(tc, malformed_streams, 0, 2);
         tcase_add_test(tc, digests_and_compression);
         tcase_add_loop_test(tc, xattrs_and_limits, 0, 2);
-        tcase_add_test(tc, fallback_walk_in_root);
+        tcase_add_test(tc, fallback_walk_beneath);
         tcase_add_test(tc, pack_roundtrip);
         tcase_add_test(tc, fixture_layers);
         suite_add_tcase(s, tc);
