@@ -34,6 +34,8 @@ struct pea_cmd {
         const char *usage;
         /* option help, one line per flag, printed by --help */
         const char *options;
+        /* or a function printing it (commands with generated flag tables) */
+        void (*print_options)(void);
         /* a command with subcommands has this table (NULL-terminated) and no fn */
         const struct pea_cmd *const *sub;
         bool hidden;

@@ -68,6 +68,8 @@ void pea_cli_print_help(const struct pea_cli *cli, const struct pea_cmd *cmd)
                 printf("Usage:\n  %s %s\n", cli->cmdpath, cmd->usage ? cmd->usage : "[options]");
         }
         printf("\nOptions:\n%s", cmd->options ? cmd->options : "");
+        if (cmd->print_options)
+                cmd->print_options();
         printf("  -h, --help   help for %s\n", cmd->name);
         if (streq(cmd->name, "pea"))
                 printf("\nGlobal Options:\n%s", global_options);

@@ -113,14 +113,48 @@ static void spec_opts_from(const struct pea_cli *cli, const struct pea_run_opts 
                 .network = o->network,
                 .userns = o->userns,
                 .hostname = o->hostname,
+                .umask = o->umask,
+                .no_read_only_tmpfs = o->read_only_tmpfs == 0,
                 .rootless_uid = cli->config.uid,
                 .rootless_gid = cli->config.gid,
         };
 }
 
+/* Flags that parse but have no effect yet: refused rather than ignored. */
+static int check_unsupported(const struct pea_run_opts *o, struct pea_error **err)
+{
+        const struct {
+                bool set;
+                const char *flag;
+        } u[] = {
+                {o->publish || o->publish_all || o->expose, "--publish/--publish-all/--expose"},
+                {o->dns || o->dns_search || o->dns_options || o->add_hosts || o->no_hosts,
+                 "--dns/--dns-search/--dns-option/--add-host/--no-hosts"},
+                {o->pod || o->pod_id_file, "--pod"},
+                {o->ipc || o->pid || o->uts, "--ipc/--pid/--uts"},
+                {o->mounts || o->volumes_from, "--mount/--volumes-from"},
+                {o->restart, "--restart"},
+                {o->log_driver || o->log_opts, "--log-driver/--log-opt"},
+                {o->detach_keys || o->sig_proxy >= 0, "--detach-keys/--sig-proxy"},
+                {o->stop_signal || o->stop_timeout, "--stop-signal/--stop-timeout"},
+                {o->health_cmd || o->health_interval || o->health_retries || o->health_timeout
+                         || o->health_start_period || o->health_on_failure || o->no_healthcheck,
+                 "--health-*"},
+                {o->cidfile || o->replace || o->sdnotify, "--cidfile/--replace/--sdnotify"},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(u); i++)
+                if (u[i].set)
+                        return pea_error_set(err, ENOTSUP, "%s: not supported yet", u[i].flag);
+        return 0;
+}
+
 /* Validates what the spec generator cannot: supported networks, the init binary. */
 static int check_opts(struct pea_run_opts *o, char **ret_init, struct pea_error **err)
 {
+        int r = check_unsupported(o, err);
+        if (r < 0)
+                return r;
         if (o->network && !streq(o->network, "none") && !streq(o->network, "host")
             && !streq(o->network, "private"))
                 return pea_error_set(err, ENOTSUP, "network mode '%s' is not supported yet",
@@ -369,7 +403,7 @@ const struct pea_cmd pea_cmd_run = {
         .flags = CONTAINER_FLAGS,
         .summary = "Run a command in a new container",
         .usage = "[options] IMAGE [COMMAND [ARG...]]",
-        .options = pea_run_options_help,
+        .print_options = pea_run_print_options,
 };
 
 const struct pea_cmd pea_cmd_create = {
@@ -378,7 +412,7 @@ const struct pea_cmd pea_cmd_create = {
         .flags = CONTAINER_FLAGS,
         .summary = "Create but do not start a container",
         .usage = "[options] IMAGE [COMMAND [ARG...]]",
-        .options = pea_run_options_help,
+        .print_options = pea_run_print_options,
 };
 
 const struct pea_cmd pea_cmd_start = {

@@ -22,9 +22,41 @@ struct pea_run_opts {
         const char *name, *hostname, *user, *workdir;
         const char *entrypoint; /* NULL: not given; "" clears */
         const char *userns, *network, *shm_size, *runtime, *pull, *init_path;
-        int tls_verify; /* -1 unset */
+        const char *umask;
+        int tls_verify;      /* -1 unset */
+        int read_only_tmpfs; /* -1 unset */
         char **env, **env_files, **volumes, **tmpfs, **cap_add, **cap_drop;
         char **security_opts, **ulimits, **labels, **annotations;
+
+        /* Networking and sharing (pods issue): NULL/false when not given. */
+        char **publish;   /* -p [ip:][hostPort:]containerPort[/proto] */
+        bool publish_all; /* -P */
+        char **expose;    /* --expose PORT[/proto] */
+        char **dns, **dns_search, **dns_options, **add_hosts;
+        bool no_hosts;
+        const char *pod, *pod_id_file; /* --pod NAME|ID|new:NAME */
+        const char *ipc, *pid, *uts;   /* host | private | container:NAME | ns:PATH */
+
+        /* Volumes. */
+        char **mounts;       /* --mount type=...,src=,dst= */
+        char **volumes_from; /* --volumes-from CTR[:ro|rw] */
+
+        /* Lifecycle, handed to the monitor. */
+        const char *restart;     /* no | on-failure[:N] | always | unless-stopped */
+        const char *log_driver;  /* k8s-file | none | journald(refused) */
+        char **log_opts;         /* max-size=, path=, tag= */
+        const char *detach_keys; /* "ctrl-p,ctrl-q" */
+        const char *stop_signal, *stop_timeout;
+        const char *health_cmd, *health_interval, *health_retries, *health_timeout;
+        const char *health_start_period, *health_on_failure;
+        bool no_healthcheck;
+        int sig_proxy; /* -1 unset */
+
+        /* systemd. */
+        const char *cidfile;  /* --cidfile: the ID is written there */
+        bool replace;         /* --replace: remove a container of the same name first */
+        const char *sdnotify; /* conmon | container | ignore */
+
         const char *image;
         char **command; /* borrowed from argv */
 };
@@ -35,7 +67,8 @@ void pea_run_opts_done(struct pea_run_opts *o);
 int pea_run_parse(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char **argv,
                   struct pea_run_opts *o, struct pea_error **err);
 
-extern const char pea_run_options_help[];
+/* The option help of run and create (generated from the flag table). */
+void pea_run_print_options(void);
 
 /* What every container command opens (cmd/run.c). */
 struct pea_run_env {
