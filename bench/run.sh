@@ -22,7 +22,7 @@ TIME=/usr/bin/time
 WORK=$(mktemp -d /tmp/pea-bench.XXXXXX)
 chmod 755 "$WORK"
 cp "$PEA" "$WORK/pea"
-for h in pea-init; do [ -x "$(dirname "$PEA")/$h" ] && cp "$(dirname "$PEA")/$h" "$WORK/"; done
+for h in pea-init pea-monitor; do [ -x "$(dirname "$PEA")/$h" ] && cp "$(dirname "$PEA")/$h" "$WORK/"; done
 chown -R "$BENCH_USER" "$WORK"
 trap 'runuser -u "$BENCH_USER" -- env HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/run" podman --root "$WORK/podman" --runroot "$WORK/run/podman" system reset -f >/dev/null 2>&1 || true; runuser -u "$BENCH_USER" -- env HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/run" "$WORK/pea" system migrate >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 
@@ -41,13 +41,29 @@ as_user "$WORK/pea" run --rm "$REG/busybox" true
 as_user "${PODMAN[@]}" run --rm "$REG/busybox" true
 
 declare -A T R
+# Wall time in ms from bash's clock (time(1) has 10 ms steps), peak RSS from time(1);
+# runuser's own start is measured once and taken off.
 one() { # name cmd...
-        local name=$1 out
+        local name=$1 out t0 t1
         shift
-        out=$(as_user "$TIME" -f '%e %M' "$@" 2>&1 >/dev/null | tail -n1)
-        T[$name]+="${out% *} "
-        R[$name]+="${out#* } "
+        t0=$EPOCHREALTIME
+        out=$(as_user "$TIME" -f '%M' "$@" 2>&1 >/dev/null | tail -n1)
+        t1=$EPOCHREALTIME
+        T[$name]+="$(echo "($t1 - $t0) * 1000 - $BASE" | bc -l) "
+        R[$name]+="$out "
 }
+base_ms() {
+        local t0 t1 best=999999 v
+        for _ in 1 2 3 4 5; do
+                t0=$EPOCHREALTIME
+                as_user "$TIME" -f '%M' true >/dev/null 2>&1
+                t1=$EPOCHREALTIME
+                v=$(echo "($t1 - $t0) * 1000" | bc -l)
+                best=$(echo "if ($v < $best) $v else $best" | bc -l)
+        done
+        echo "$best"
+}
+BASE=$(base_ms)
 for _ in $(seq "$N"); do
         one pea "$WORK/pea" run --rm "$REG/busybox" echo hi
         one pea-runc "$WORK/pea" run --rm --runtime "$RUNC" "$REG/busybox" echo hi
@@ -60,7 +76,8 @@ printf '%-28s %12s %14s %10s\n' "run --rm busybox echo hi" "median ms" "peak RSS
 for k in pea pea-runc podman; do
         t=$(median <<<"${T[$k]}")
         r=$(median <<<"${R[$k]}")
-        printf '%-28s %12.0f %14.0f %9.1fx\n' "$k" "$(echo "$t * 1000" | bc -l)" "$r" \
+        printf '%-28s %12.1f %14.0f %9.1fx\n' "$k" "$t" "$r" \
                 "$(echo "$pm / $t" | bc -l)"
 done
-echo "(N=$N alternating runs; RSS: the engine process's peak, from /usr/bin/time)"
+echo "(N=$N alternating runs; wall time without the $(printf '%.1f' "$BASE") ms that starting any"
+echo " command as $BENCH_USER costs here; RSS: the engine process's peak, from /usr/bin/time)"

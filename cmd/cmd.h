@@ -110,6 +110,71 @@ extern const struct pea_cmd pea_cmd_container_inspect;
 extern const struct pea_cmd pea_cmd_logs;
 extern const struct pea_cmd pea_cmd_stop;
 extern const struct pea_cmd pea_cmd_kill;
+/* cmd/attach.c, exec.c, restart.c, healthcheck.c */
+extern const struct pea_cmd pea_cmd_attach;
+extern const struct pea_cmd pea_cmd_exec;
+extern const struct pea_cmd pea_cmd_restart;
+extern const struct pea_cmd pea_cmd_healthcheck;
+extern const struct pea_cmd pea_cmd_healthcheck_run;
+
+/* cmd/auto-update.c */
+extern const struct pea_cmd pea_cmd_auto_update;
+
+/* cmd/generate.c: generate systemd */
+extern const struct pea_cmd pea_cmd_generate;
+extern const struct pea_cmd pea_cmd_generate_systemd;
+
+/* cmd/port.c */
+extern const struct pea_cmd pea_cmd_port;
 
 /* cmd/volume.c */
 extern const struct pea_cmd pea_cmd_volume;
+
+/* cmd/pod.c: the pod family */
+extern const struct pea_cmd pea_cmd_pod;
+
+/* Container commands: cmd/wait.c, top.c, rename.c, pause.c, events.c, container.c. */
+extern const struct pea_cmd pea_cmd_wait;
+extern const struct pea_cmd pea_cmd_top;
+extern const struct pea_cmd pea_cmd_rename;
+extern const struct pea_cmd pea_cmd_pause;
+extern const struct pea_cmd pea_cmd_unpause;
+extern const struct pea_cmd pea_cmd_events;
+extern const struct pea_cmd pea_cmd_container;
+extern const struct pea_cmd pea_cmd_container_exists;
+extern const struct pea_cmd pea_cmd_container_prune;
+/* cmd/cp.c, export.c, commit.c, diff.c; system df, prune, reset in cmd/system.c. */
+extern const struct pea_cmd pea_cmd_cp;
+extern const struct pea_cmd pea_cmd_export;
+extern const struct pea_cmd pea_cmd_commit;
+extern const struct pea_cmd pea_cmd_diff;
+extern const struct pea_cmd pea_cmd_system_df;
+extern const struct pea_cmd pea_cmd_system_prune;
+extern const struct pea_cmd pea_cmd_system_reset;
+
+struct pea_container_ctx;
+struct pea_container_row;
+
+/* A context with state and paths only (no image store or storage), as ps uses. */
+void pea_cmd_container_ctx_light(struct pea_cli *cli, struct pea_container_ctx *ctx);
+/* The names to act on: argv[0..argc), or with latest the newest container's ID. */
+int pea_cmd_container_targets(const struct pea_container_ctx *ctx, bool latest, int argc,
+                              char **argv, char ***ret, struct pea_error **err);
+/* pea_container_remove_with_volumes and the "remove" event. */
+int pea_cmd_container_remove(const struct pea_container_ctx *ctx, const char *id, bool force,
+                             bool volumes, struct pea_error **err);
+/* cmd/top.c: the host pids of the processes in init's pid namespace, ascending (only init
+ * when that is the host's own namespace). */
+int pea_cmd_container_pids(pid_t init, pid_t **ret, size_t *ret_n, struct pea_error **err);
+/* cmd/pause.c: thaws a paused container first (stop, kill, rm -f); 0 when it was not paused. */
+int pea_cmd_container_thaw(const struct pea_container_ctx *ctx, const char *id,
+                           struct pea_error **err);
+
+/* cmd/events.c: appends to the event journal; a failure is logged as a warning. */
+void pea_cmd_event_container(const char *run_root, const struct pea_container_row *row,
+                             const char *status);
+void pea_cmd_event_died(const char *run_root, const struct pea_container_row *row, int exit_code);
+/* The event of the container id as stored now ("died" carries its exit code). */
+void pea_cmd_event_id(const struct pea_container_ctx *ctx, const char *id, const char *status);
+void pea_cmd_event(const char *run_root, const char *type, const char *status, const char *id,
+                   const char *name);

@@ -72,7 +72,7 @@ static json_t *config_json(const struct pea_container_row *c)
         const char *user = json_string_value(json_object_get(cfg, "user"));
         const char *cwd = json_string_value(json_object_get(cfg, "cwd"));
         json_t *env = json_object_get(cfg, "env");
-        return json_pack(
+        json_t *j = json_pack(
                 "{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:O, s:o, s:s, s:n, "
                 "s:s, s:O, s:n, s:O, s:{}, s:i}",
                 "Hostname", hostname ? hostname : "", "Domainname", "", "User", user ? user : "",
@@ -82,14 +82,64 @@ static json_t *config_json(const struct pea_container_row *c)
                 c->image_name ? c->image_name : "", "Volumes", "WorkingDir", cwd ? cwd : "/",
                 "Entrypoint", entry ? entry : json_array(), "OnBuild", "Labels",
                 labels ? labels : json_object(), "Annotations", "StopSignal", sig);
+        json_t *hc = pea_cmd_container_healthcheck(cfg);
+        if (hc)
+                json_object_set(j, "Healthcheck", hc);
+        json_object_set_new(j, "StopTimeout", json_integer(pea_cmd_container_stop_timeout(cfg)));
+        return j;
 }
 
-static json_t *host_config_json(const struct pea_container_row *c)
+/* HostConfig.LogConfig: Size as podman's units.HumanSize ("10kB", "0B"). */
+static json_t *log_config_json(const struct pea_run_env *e, const struct pea_container_row *c)
 {
-        return json_pack("{s:[], s:s, s:s, s:{s:s, s:i}, s:b, s:b, s:s}", "Binds", "NetworkMode",
-                         "slirp4netns", "LogConfig", "Type", "k8s-file", "Size", 0, "AutoRemove",
-                         json_is_true(json_object_get(c->config, "rm")), "Privileged", false,
-                         "Runtime", "oci");
+        json_t *cfg = c->config;
+        const char *driver = json_string_value(json_object_get(cfg, "log_driver"));
+        const char *path = json_string_value(json_object_get(cfg, "log_path"));
+        const char *tag = json_string_value(json_object_get(cfg, "log_tag"));
+        json_int_t size = json_integer_value(json_object_get(cfg, "log_max_size"));
+        _cleanup_free_ char *log = pea_container_log_path(&e->ctx, c->id);
+        _cleanup_free_ char *human = pea_human_size((double)size);
+        _cleanup_free_ char *compact = xmalloc(strlen(human) + 1);
+        char *w = compact;
+        for (const char *p = human; *p; p++)
+                if (*p != ' ')
+                        *w++ = *p;
+        *w = '\0';
+        return json_pack("{s:s, s:n, s:s, s:s, s:s}", "Type", driver ? driver : "k8s-file",
+                         "Config", "Path", path ? path : log, "Tag", tag ? tag : "", "Size",
+                         compact);
+}
+
+static json_t *host_config_json(const struct pea_run_env *e, const struct pea_container_row *c)
+{
+        const char *policy = json_string_value(json_object_get(c->config, "restart_policy"));
+        json_int_t retries = json_integer_value(json_object_get(c->config, "restart_retries"));
+        return json_pack("{s:[], s:s, s:o, s:{s:s, s:I}, s:b, s:b, s:s}", "Binds", "NetworkMode",
+                         pea_json_path_string(c->config, "network.mode", "slirp4netns"),
+                         "LogConfig", log_config_json(e, c), "RestartPolicy", "Name",
+                         policy && !streq(policy, "no") ? policy : "", "MaximumRetryCount", retries,
+                         "AutoRemove", json_is_true(json_object_get(c->config, "rm")), "Privileged",
+                         false, "Runtime", "oci");
+}
+
+/* podman's NetworkSettings: Ports has the bindings, and null for exposed-only ports. */
+static json_t *network_settings_json(const struct pea_run_env *e, const struct pea_container_row *c)
+{
+        json_t *net = json_object_get(c->config, "network");
+        json_t *ports = json_object();
+        const char *k = NULL;
+        json_t *v = NULL;
+        json_object_foreach(json_object_get(net, "exposed"), k, v)
+                json_object_set_new(ports, k, json_null());
+        json_object_update(ports, json_object_get(net, "ports"));
+        _cleanup_free_ char *ns = pea_container_net_netns_path(&e->ctx, c);
+        bool up = ns && streq(c->state, "running");
+        return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:o, s:s}",
+                         "EndpointID", "", "Gateway", up ? "10.0.2.2" : "", "IPAddress",
+                         up ? "10.0.2.100" : "", "IPPrefixLen", up ? 24 : 0, "IPv6Gateway", "",
+                         "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress", "",
+                         "Bridge", "", "SandboxID", "", "HairpinMode", false, "Ports", ports,
+                         "SandboxKey", up ? ns : "");
 }
 
 static json_t *container_json(const struct pea_run_env *e, const struct pea_container_row *c)
@@ -109,13 +159,16 @@ static json_t *container_json(const struct pea_run_env *e, const struct pea_cont
                               "Image", c->image_id ? c->image_id : "", "ImageName",
                               c->image_name ? c->image_name : "", "Pod", "", "OCIConfigPath", oci,
                               "LogPath", log, "OCIRuntime", "pea", "Name", c->name, "RestartCount",
-                              0, "Driver", e->storage ? "overlay" : "", "MountLabel", "",
+                              (int)json_integer_value(json_object_get(c->config, "RestartCount")),
+                              "Driver", e->storage ? "overlay" : "", "MountLabel", "",
                               "ProcessLabel", "", "AppArmorProfile", "");
-        json_object_set_new(j, "Mounts", json_array());
-        json_object_set_new(j, "NetworkSettings", json_object());
+        json_t *mounts = json_object_get(c->config, "mounts");
+        json_object_set_new(j, "Mounts",
+                            json_is_array(mounts) ? json_deep_copy(mounts) : json_array());
+        json_object_set_new(j, "NetworkSettings", network_settings_json(e, c));
         json_object_set_new(j, "IsInfra", json_false());
         json_object_set_new(j, "Config", config_json(c));
-        json_object_set_new(j, "HostConfig", host_config_json(c));
+        json_object_set_new(j, "HostConfig", host_config_json(e, c));
         return j;
 }
 

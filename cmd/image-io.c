@@ -329,6 +329,8 @@ static int cmd_push(struct pea_cli *cli, int argc, char **argv, struct pea_error
                 r = push_archive(store, image, dest, &o, tmpdir(cli), err);
         if (r == 0)
                 r = push_registry(store, &regs, image, dest, &o, tmpdir(cli), err);
+        if (r >= 0)
+                pea_cmd_event(cli->config.run_root, "image", "push", NULL, dest);
         pea_registries_done(&regs);
         return r < 0 ? r : 0;
 }
@@ -431,6 +433,8 @@ static int cmd_save(struct pea_cli *cli, int argc, char **argv, struct pea_error
                 r = save_special(store, images, o.output, &so, err);
         else
                 r = pea_image_save(store, images, o.output, &so, err);
+        for (char **i = images; r >= 0 && *i; i++)
+                pea_cmd_event(cli->config.run_root, "image", "save", NULL, *i);
         return r < 0 ? r : 0;
 }
 
@@ -498,6 +502,8 @@ static int cmd_load(struct pea_cli *cli, int argc, char **argv, struct pea_error
                   : pea_image_load_fd(store, STDIN_FILENO, &lo, &loaded, err);
         STRV_FOREACH(l, loaded)
                 printf("Loaded image: %s\n", *l);
+        STRV_FOREACH(l, loaded)
+                pea_cmd_event(cli->config.run_root, "image", "load", NULL, *l);
         return r < 0 ? r : 0;
 }
 

@@ -320,6 +320,8 @@ static int pull_one(struct pea_cli *cli, struct pea_image_store *store,
                                            err);
                 if (r >= 0)
                         printf("%s\n", id);
+                if (r >= 0)
+                        pea_cmd_event(cli->config.run_root, "image", "pull", id, name);
                 return r;
         }
         struct pea_registry_opts ro = {

@@ -66,17 +66,20 @@ static int cmd_tag(struct pea_cli *cli, int argc, char **argv, struct pea_error 
                 r = pea_cmd_normalize_local(argv[i], &name, err);
                 if (r >= 0)
                         r = pea_image_store_tag(store, argv[optind], name, err);
+                if (r >= 0)
+                        pea_cmd_event(cli->config.run_root, "image", "tag", NULL, name);
         }
         return r < 0 ? r : 0;
 }
 
-static int untag_all(struct pea_image_store *store, const char *image, struct pea_error **err)
+static int untag_all(struct pea_image_store *store, const char *image, const char *run_root,
+                     struct pea_error **err)
 {
         struct pea_image_record rec = {0};
         int r = pea_image_store_lookup(store, image, &rec, NULL, err);
         STRV_FOREACH(n, rec.names)
-                if (r >= 0)
-                        r = pea_image_store_untag(store, rec.id, *n, err);
+                if (r >= 0 && (r = pea_image_store_untag(store, rec.id, *n, err)) >= 0)
+                        pea_cmd_event(run_root, "image", "untag", rec.id, *n);
         pea_image_record_done(&rec);
         return r;
 }
@@ -93,7 +96,7 @@ static int cmd_untag(struct pea_cli *cli, int argc, char **argv, struct pea_erro
         if (r >= 0)
                 r = pea_cmd_open_store(cli, &store, NULL, err);
         if (r >= 0 && argc - optind == 1)
-                return untag_all(store, argv[optind], err);
+                return untag_all(store, argv[optind], cli->config.run_root, err);
         _cleanup_free_ char *id = NULL;
         if (r >= 0) {
                 struct pea_image_record rec = {0};
@@ -106,6 +109,8 @@ static int cmd_untag(struct pea_cli *cli, int argc, char **argv, struct pea_erro
                 r = pea_cmd_normalize_local(argv[i], &name, err);
                 if (r >= 0)
                         r = pea_image_store_untag(store, id, name, err);
+                if (r >= 0)
+                        pea_cmd_event(cli->config.run_root, "image", "untag", id, name);
         }
         return r < 0 ? r : 0;
 }
@@ -115,7 +120,8 @@ static int cmd_untag(struct pea_cli *cli, int argc, char **argv, struct pea_erro
 enum { RMI_ALL, RMI_FORCE, RMI_IGNORE, RMI_NO_PRUNE };
 
 struct rmi_state {
-        int exit_code; /* podman's: 1 not known, 2 in use, 125 else */
+        const char *run_root; /* for the events */
+        int exit_code;        /* podman's: 1 not known, 2 in use, 125 else */
         struct pea_error *last;
 };
 
@@ -145,6 +151,8 @@ static void rmi_one(struct pea_image_store *store, const char *name, unsigned fl
                 printf("Untagged: %s\n", *n);
         if (rep.removed)
                 printf("Deleted: %s\n", rep.id);
+        if (rep.removed)
+                pea_cmd_event(st->run_root, "image", "remove", rep.id, name);
         pea_image_remove_report_done(&rep);
 }
 
@@ -181,7 +189,7 @@ static int cmd_rmi(struct pea_cli *cli, int argc, char **argv, struct pea_error 
         if (!f[RMI_ALL] && optind >= argc)
                 return pea_error_set(err, EINVAL, "image name or ID must be specified");
         _cleanup_image_store_ struct pea_image_store *store = NULL;
-        struct rmi_state st = {0};
+        struct rmi_state st = {.run_root = cli->config.run_root};
         r = pea_cmd_open_store(cli, &store, NULL, err);
         if (r >= 0 && f[RMI_ALL])
                 r = rmi_all(store, f[RMI_IGNORE], &st, err);

@@ -149,12 +149,18 @@ int pea_cli_run(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char *
 
 /* Alphabetical, as --help lists them. */
 const struct pea_cmd *const pea_cmds[] = {
-        &pea_cmd_create, &pea_cmd_doctor,  &pea_cmd_history, &pea_cmd_image, &pea_cmd_images,
-        &pea_cmd_import, &pea_cmd_info,    &pea_cmd_inspect, &pea_cmd_kill,  &pea_cmd_load,
-        &pea_cmd_login,  &pea_cmd_logout,  &pea_cmd_logs,    &pea_cmd_ps,    &pea_cmd_pull,
-        &pea_cmd_push,   &pea_cmd_rm,      &pea_cmd_rmi,     &pea_cmd_run,   &pea_cmd_save,
-        &pea_cmd_start,  &pea_cmd_stop,    &pea_cmd_system,  &pea_cmd_tag,   &pea_cmd_unshare,
-        &pea_cmd_untag,  &pea_cmd_version, &pea_cmd_volume,  NULL,
+        &pea_cmd_attach,      &pea_cmd_auto_update, &pea_cmd_commit,  &pea_cmd_container,
+        &pea_cmd_cp,          &pea_cmd_create,      &pea_cmd_diff,    &pea_cmd_doctor,
+        &pea_cmd_events,      &pea_cmd_exec,        &pea_cmd_export,  &pea_cmd_generate,
+        &pea_cmd_healthcheck, &pea_cmd_history,     &pea_cmd_image,   &pea_cmd_images,
+        &pea_cmd_import,      &pea_cmd_info,        &pea_cmd_inspect, &pea_cmd_kill,
+        &pea_cmd_load,        &pea_cmd_login,       &pea_cmd_logout,  &pea_cmd_logs,
+        &pea_cmd_pause,       &pea_cmd_pod,         &pea_cmd_port,    &pea_cmd_ps,
+        &pea_cmd_pull,        &pea_cmd_push,        &pea_cmd_rename,  &pea_cmd_restart,
+        &pea_cmd_rm,          &pea_cmd_rmi,         &pea_cmd_run,     &pea_cmd_save,
+        &pea_cmd_start,       &pea_cmd_stop,        &pea_cmd_system,  &pea_cmd_tag,
+        &pea_cmd_top,         &pea_cmd_unpause,     &pea_cmd_unshare, &pea_cmd_untag,
+        &pea_cmd_version,     &pea_cmd_volume,      &pea_cmd_wait,    NULL,
 };
 
 static const struct pea_cmd root_cmd = {

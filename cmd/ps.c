@@ -12,24 +12,35 @@
 #include "cmd.h"
 #include "container/container.h"
 #include "jsonutil.h"
+#include "network/network.h"
 #include "run.h"
 #include "state/state.h"
 #include "template.h"
 #include "units.h"
 
 struct ps_opts {
-        bool all, quiet, no_trunc, latest, no_heading;
+        bool all, quiet, no_trunc, latest, no_heading, pod;
         long last; /* -1: all */
         const char *format;
         char **filters;
 };
+
+/* The healthcheck's status of a running container ("healthy", ...), "" without one. */
+static const char *health_status(const struct pea_container_row *c)
+{
+        if (!streq(c->state, "running") || !pea_cmd_container_healthcheck(c->config))
+                return "";
+        const char *h = pea_json_path_string(c->config, "Health.Status", NULL);
+        return h ? h : "starting";
+}
 
 /* podman's State(): "Up 2 seconds", "Exited (0) 3 seconds ago", "Created". */
 static char *status_human(const struct pea_container_row *c, int64_t now)
 {
         if (streq(c->state, "running")) {
                 _cleanup_free_ char *d = pea_human_duration(now - c->started_at);
-                return xasprintf("Up %s", d);
+                const char *h = health_status(c);
+                return *h ? xasprintf("Up %s (%s)", d, h) : xasprintf("Up %s", d);
         }
         if (streq(c->state, "created") || streq(c->state, "configured"))
                 return xstrdup("Created");
@@ -69,21 +80,44 @@ static char *labels_text(json_t *labels)
         return xasprintf("map[%s]", j);
 }
 
+/* PORTS: "0.0.0.0:8080->80/tcp" as podman ps shows it. */
+static char *ports_text(const struct pea_container_row *c)
+{
+        json_t *j = json_object_get(json_object_get(c->config, "network"), "ports");
+        struct pea_ports p = {};
+        if (!j || pea_ports_from_json(j, &p, NULL) < 0) {
+                pea_ports_done(&p);
+                return xstrdup("");
+        }
+        pea_ports_merge(&p);
+        char *s = pea_ports_format(&p);
+        pea_ports_done(&p);
+        return s;
+}
+
 static json_t *template_row(const struct pea_container_row *c, bool no_trunc, int64_t now)
 {
+        _cleanup_free_ char *ports = ports_text(c);
         _cleanup_free_ char *cmd = command_line(c, no_trunc);
         _cleanup_free_ char *since = pea_human_since(c->created, now);
         _cleanup_free_ char *at = pea_time_go_string(c->created);
         _cleanup_free_ char *status = status_human(c, now);
         _cleanup_free_ char *labels = labels_text(json_object_get(c->config, "labels"));
         _cleanup_free_ char *id = no_trunc ? xstrdup(c->id) : xstrndup(c->id, 12);
-        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, "
-                         "s:i, s:b}",
-                         "ID", id, "Image", c->image_name ? c->image_name : "", "Command", cmd,
-                         "CreatedAt", at, "Created", since, "CreatedHuman", since, "Status", status,
-                         "State", status, "Ports", "", "Names", c->name, "Labels", labels, "Mounts",
-                         "", "ExitCode", c->exit_code, "Pid", c->pid, "Exited",
-                         streq(c->state, "exited") || streq(c->state, "stopped"));
+        json_t *pod = json_pack("{s:s%, s:s}", "Pod", c->pod_id ? c->pod_id : "",
+                                (size_t)(c->pod_id ? (no_trunc ? 64 : 12) : 0), "PodName",
+                                pea_json_path_string(c->config, "pod_name", ""));
+        json_t *row =
+                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, "
+                          "s:i, s:b}",
+                          "ID", id, "Image", c->image_name ? c->image_name : "", "Command", cmd,
+                          "CreatedAt", at, "Created", since, "CreatedHuman", since, "Status",
+                          status, "State", status, "Ports", ports, "Names", c->name, "Labels",
+                          labels, "Mounts", "", "ExitCode", c->exit_code, "Pid", c->pid, "Exited",
+                          streq(c->state, "exited") || streq(c->state, "stopped"));
+        json_object_update(row, pod);
+        json_decref(pod);
+        return row;
 }
 
 /* podman ps --format json: one ListContainer. */
@@ -101,10 +135,11 @@ static json_t *json_row(const struct pea_container_row *c, int64_t now)
                          c->exit_code, "Id", c->id, "Image", c->image_name ? c->image_name : "",
                          "ImageID", c->image_id ? c->image_id : "", "IsInfra", false, "Labels",
                          labels && json_object_size(labels) ? labels : json_null(), "Mounts",
-                         "Names", c->name, "Namespaces", "Networks", "Pid", c->pid, "Pod", "",
-                         "PodName", "", "Ports", "Size", "StartedAt",
-                         (json_int_t)(c->started_at / 1000000000), "State", c->state, "Status", "",
-                         "Created", (json_int_t)(c->created / 1000000000));
+                         "Names", c->name, "Namespaces", "Networks", "Pid", c->pid, "Pod",
+                         c->pod_id ? c->pod_id : "", "PodName",
+                         pea_json_path_string(c->config, "pod_name", ""), "Ports", "Size",
+                         "StartedAt", (json_int_t)(c->started_at / 1000000000), "State", c->state,
+                         "Status", "", "Created", (json_int_t)(c->created / 1000000000));
 }
 
 /* --filter KEY=VALUE: name (regex-less glob), id (prefix), status, label, ancestor. */
@@ -115,8 +150,14 @@ static int filter_one(const struct pea_container_row *c, const char *f, struct p
                 return strstr(c->name, v) != NULL || fnmatch(v, c->name, 0) == 0;
         if ((v = startswith(f, "id=")))
                 return startswith(c->id, v) != NULL;
+        if ((v = startswith(f, "pod=")))
+                return c->pod_id
+                       && (startswith(c->pod_id, v)
+                           || streq(pea_json_path_string(c->config, "pod_name", ""), v));
         if ((v = startswith(f, "status=")))
                 return streq(c->state, v) || (streq(v, "exited") && streq(c->state, "stopped"));
+        if ((v = startswith(f, "health=")))
+                return streq(health_status(c), v) || (streq(v, "none") && !*health_status(c));
         if ((v = startswith(f, "ancestor=")))
                 return (c->image_name && (streq(c->image_name, v) || strstr(c->image_name, v)))
                        || (c->image_id && startswith(c->image_id, v));
@@ -151,6 +192,16 @@ static int matches(const struct pea_container_row *c, char **filters, struct pea
         return 1;
 }
 
+/* The pod's name into the row's config (not stored), for PODNAME and --filter pod=. */
+static void annotate_pod(struct pea_container_ctx *ctx, struct pea_container_row *c)
+{
+        struct pea_pod_row pod = {};
+        if (c->pod_id && json_is_object(c->config)
+            && pea_state_pod_get_by_id(ctx->state, c->pod_id, &pod, NULL) >= 0)
+                json_object_set_new(c->config, "pod_name", json_string(pod.name));
+        pea_pod_row_done(&pod);
+}
+
 static int select_rows(struct pea_container_ctx *ctx, const struct ps_opts *o,
                        struct pea_container_row **ret, size_t *ret_n, struct pea_error **err)
 {
@@ -165,6 +216,7 @@ static int select_rows(struct pea_container_ctx *ctx, const struct ps_opts *o,
         for (size_t i = n; r >= 0 && i-- > 0;) {
                 struct pea_container_row *c = &rows[i];
                 r = pea_cmd_container_sync(ctx, c, err);
+                annotate_pod(ctx, c);
                 int m = r < 0 ? r : matches(c, o->filters, err);
                 bool shown = o->all || o->last >= 0 || any_filter || streq(c->state, "running");
                 if (m > 0 && shown && (o->last < 0 || (long)k < o->last)) {
@@ -202,16 +254,18 @@ static int print_rows(const struct pea_container_row *rows, size_t n, const stru
                         return pea_error_syscall(err, EIO, "writing output");
                 return 0;
         }
-        const char *def = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t"
-                          "{{.Status}}\t{{.Ports}}\t{{.Names}}";
-        _cleanup_json_ json_t *headers =
-                json_pack("{s:s, s:s, s:s, s:s}", "ID", "CONTAINER ID", "CreatedHuman", "CREATED",
-                          "Created", "CREATED", "Names", "NAMES");
+        const char *def = o->pod ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t"
+                                   "{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Pod}}\t{{.PodName}}"
+                                 : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t"
+                                   "{{.Status}}\t{{.Ports}}\t{{.Names}}";
+        _cleanup_json_ json_t *headers = json_pack(
+                "{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "CONTAINER ID", "CreatedHuman", "CREATED",
+                "Created", "CREATED", "Names", "NAMES", "Pod", "POD ID", "PodName", "PODNAME");
         return pea_format_print_full(stdout, o->format ? o->format : def, data, true, headers,
                                      o->no_heading, 4, err);
 }
 
-enum { OPT_FORMAT = 0x100, OPT_NO_TRUNC, OPT_NOHEADING, OPT_SORT, OPT_SIZE };
+enum { OPT_FORMAT = 0x100, OPT_NO_TRUNC, OPT_NOHEADING, OPT_SORT, OPT_SIZE, OPT_POD };
 
 static int ps_opt(struct ps_opts *o, int c, struct pea_error **err)
 {
@@ -243,6 +297,9 @@ static int ps_opt(struct ps_opts *o, int c, struct pea_error **err)
         case OPT_NOHEADING:
                 o->no_heading = true;
                 return 0;
+        case OPT_POD:
+                o->pod = true;
+                return 0;
         case OPT_SORT:
         case OPT_SIZE:
                 return 0;
@@ -262,6 +319,7 @@ static int parse_ps(struct pea_cli *cli, int argc, char **argv, struct ps_opts *
                 {"latest", no_argument, NULL, 'l'},
                 {"no-trunc", no_argument, NULL, OPT_NO_TRUNC},
                 {"noheading", no_argument, NULL, OPT_NOHEADING},
+                {"pod", no_argument, NULL, OPT_POD},
                 {"quiet", no_argument, NULL, 'q'},
                 {"size", no_argument, NULL, 's'},
                 {"sort", required_argument, NULL, OPT_SORT},
@@ -321,5 +379,7 @@ const struct pea_cmd pea_cmd_ps = {
                    "  -l, --latest          Act on the latest container pea is aware of\n"
                    "      --no-trunc        Display the extended information\n"
                    "      --noheading       Do not print headers\n"
+                   "      --pod             Print the ID and name of the pod the containers "
+                   "are in\n"
                    "  -q, --quiet           Print the numeric IDs of the containers only\n",
 };

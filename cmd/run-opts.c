@@ -41,6 +41,9 @@ static const struct run_flag flags[] = {
          "Add annotations to container (key=value)"},
         {"cap-add", 0, FLAG_SPLIT, O(cap_add), "strings", "Add capabilities to the container"},
         {"cap-drop", 0, FLAG_SPLIT, O(cap_drop), "strings", "Drop capabilities from the container"},
+        {"cgroups", 0, FLAG_STR, O(cgroups), "string",
+         "control container cgroup configuration (\"enabled\"|\"no-conmon\"|\"split\") "
+         "(default \"enabled\")"},
         {"cidfile", 0, FLAG_STR, O(cidfile), "string", "Write the container ID to the file"},
         {"detach", 'd', FLAG_BOOL, O(detach), NULL,
          "Run container in background and print container ID"},

@@ -12,6 +12,8 @@
 #include "cmd.h"
 #include "container/container.h"
 #include "image.h"
+#include "pod.h"
+#include "pods/pods.h"
 #include "run.h"
 #include "runtime/runtime.h"
 #include "runtime/specgen.h"
@@ -111,6 +113,9 @@ static void spec_opts_from(const struct pea_cli *cli, const struct pea_run_opts 
                 .cap_drop = o->cap_drop,
                 .security_opts = o->security_opts,
                 .network = o->network,
+                .ipc = o->ipc,
+                .pid = o->pid,
+                .uts = o->uts,
                 .userns = o->userns,
                 .hostname = o->hostname,
                 .umask = o->umask,
@@ -127,20 +132,7 @@ static int check_unsupported(const struct pea_run_opts *o, struct pea_error **er
                 bool set;
                 const char *flag;
         } u[] = {
-                {o->publish || o->publish_all || o->expose, "--publish/--publish-all/--expose"},
-                {o->dns || o->dns_search || o->dns_options || o->add_hosts || o->no_hosts,
-                 "--dns/--dns-search/--dns-option/--add-host/--no-hosts"},
-                {o->pod || o->pod_id_file, "--pod"},
-                {o->ipc || o->pid || o->uts, "--ipc/--pid/--uts"},
-                {o->mounts || o->volumes_from, "--mount/--volumes-from"},
-                {o->restart, "--restart"},
-                {o->log_driver || o->log_opts, "--log-driver/--log-opt"},
-                {o->detach_keys || o->sig_proxy >= 0, "--detach-keys/--sig-proxy"},
-                {o->stop_signal || o->stop_timeout, "--stop-signal/--stop-timeout"},
-                {o->health_cmd || o->health_interval || o->health_retries || o->health_timeout
-                         || o->health_start_period || o->health_on_failure || o->no_healthcheck,
-                 "--health-*"},
-                {o->cidfile || o->replace || o->sdnotify, "--cidfile/--replace/--sdnotify"},
+                {o->pod && o->pod_id_file, "--pod together with --pod-id-file"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(u); i++)
@@ -149,16 +141,12 @@ static int check_unsupported(const struct pea_run_opts *o, struct pea_error **er
         return 0;
 }
 
-/* Validates what the spec generator cannot: supported networks, the init binary. */
+/* Validates what the spec generator cannot: the runtime and init binaries. */
 static int check_opts(struct pea_run_opts *o, char **ret_init, struct pea_error **err)
 {
         int r = check_unsupported(o, err);
         if (r < 0)
                 return r;
-        if (o->network && !streq(o->network, "none") && !streq(o->network, "host")
-            && !streq(o->network, "private"))
-                return pea_error_set(err, ENOTSUP, "network mode '%s' is not supported yet",
-                                     o->network);
         if (o->runtime && o->runtime[0] != '/') {
                 char *p = pea_find_executable(o->runtime);
                 if (!p)
@@ -177,6 +165,24 @@ static int check_opts(struct pea_run_opts *o, char **ret_init, struct pea_error 
         return 0;
 }
 
+static void net_opts_from(const struct pea_run_opts *o, struct pea_container_net_opts *n)
+{
+        *n = (struct pea_container_net_opts){
+                .network = o->network,
+                .publish = o->publish,
+                .publish_all = o->publish_all,
+                .expose = o->expose,
+                .dns = o->dns,
+                .dns_search = o->dns_search,
+                .dns_options = o->dns_options,
+                .add_hosts = o->add_hosts,
+                .no_hosts = o->no_hosts,
+                .ipc = o->ipc,
+                .pid = o->pid,
+                .uts = o->uts,
+        };
+}
+
 static int create_container(struct pea_cli *cli, struct run_env *e, struct pea_run_opts *o,
                             char **ret_id, struct pea_error **err)
 {
@@ -190,22 +196,64 @@ static int create_container(struct pea_cli *cli, struct run_env *e, struct pea_r
                 return r;
         struct pea_spec_opts spec;
         spec_opts_from(cli, o, &spec);
+        struct pea_container_net_opts net;
+        net_opts_from(o, &net);
+        _cleanup_(pea_cmd_pod_member_done) struct pea_cmd_pod_member pod = {};
+        r = pea_cmd_pod_member_prepare(cli, e, o, &net, &pod, err);
+        if (r < 0)
+                return r;
         struct pea_container_create_opts co = {
                 .name = o->name,
                 .image_id = image_id,
                 .image_name = image_name,
+                .pod_id = pod.pod_id,
                 .spec = &spec,
                 .runtime = o->runtime,
                 .remove = o->rm,
                 .labels = o->labels,
+                .net = &net,
+                .mounts = o->mounts,
+                .volumes_from = o->volumes_from,
         };
+        _cleanup_json_ json_t *life = NULL;
+        r = pea_cmd_lifecycle_from_opts(o, &life, err);
+        if (r < 0)
+                return r;
+        (void)pea_cmd_systemd_store(o, &life);
         struct pea_container_row row = {};
         r = pea_container_create(&e->ctx, &co, &row, err);
         if (r < 0)
                 return r;
-        *ret_id = xstrdup(row.id);
+        r = pea_cmd_lifecycle_store(&e->ctx, row.id, life, err);
+        if (r < 0)
+                (void)pea_container_remove_with_volumes(&e->ctx, row.id, true, true, NULL);
+        else
+                *ret_id = xstrdup(row.id);
+        if (r >= 0)
+                pea_cmd_event_container(e->ctx.run_root, &row, "create");
+        if (r >= 0 && pod.pod_id && !o->pod_infra)
+                pea_cmd_pod_member_added(&e->ctx, &row);
         pea_container_row_done(&row);
-        return 0;
+        return r;
+}
+
+/* create_container with --replace and --cidfile (cmd/run-systemd.c). */
+static int create_systemd(struct pea_cli *cli, struct run_env *e, struct pea_run_opts *o,
+                          char **ret_id, struct pea_error **err)
+{
+        _cleanup_close_ int cidfd = -EBADF;
+        int r = pea_cmd_systemd_prepare(&e->ctx, o, &cidfd, err);
+        if (r < 0)
+                return r;
+        r = create_container(cli, e, o, ret_id, err);
+        int r2 = pea_cmd_cidfile_finish(cidfd, o->cidfile, r < 0 ? NULL : *ret_id, err);
+        return r < 0 ? r : r2;
+}
+
+int pea_cmd_run_create(struct pea_cli *cli, struct pea_run_env *e, struct pea_run_opts *o,
+                       char **ret_id, struct pea_error **err)
+{
+        return create_systemd(cli, e, o, ret_id, err);
 }
 
 /* -d: hand the created container to its monitor and print its ID. */
@@ -224,17 +272,44 @@ static int run_detached(struct run_env *e, const char *id, struct pea_error **er
 static int start_foreground(struct run_env *e, const char *id, bool rm, struct pea_error **err)
 {
         int status = 0;
-        int r = pea_container_start(&e->ctx, id, &status, err);
+        pea_cmd_event_id(&e->ctx, id, "start");
+        int r = pea_container_bundle_restore(&e->ctx, id, err);
+        if (r >= 0)
+                r = pea_container_start(&e->ctx, id, &status, err);
         if (r < 0)
                 pea_cli_exit_code = pea_runtime_error_exit_code(*err);
+        pea_cmd_event_id(&e->ctx, id, "died");
         (void)pea_container_cleanup(&e->ctx, id, NULL);
         if (rm) {
                 /* the first error wins; a failed removal after a good run is reported */
-                int r2 = pea_container_remove(&e->ctx, id, true, r < 0 ? NULL : err);
+                int r2 = pea_cmd_container_remove(&e->ctx, id, true, true, r < 0 ? NULL : err);
                 if (r >= 0 && r2 < 0)
                         return r2;
         }
         return r < 0 ? r : status;
+}
+
+/*
+ * Through the monitor, attached until the container is done: start -a, and run
+ * when the monitor is needed (a restart policy, a healthcheck).
+ */
+static int start_monitored(struct run_env *e, const char *id, bool rm, bool interactive,
+                           struct pea_error **err)
+{
+        int code = 0;
+        int r = pea_cmd_container_start_attached(&e->ctx, id, interactive, &code, err);
+        if (r < 0) {
+                pea_cli_exit_code = pea_runtime_error_exit_code(*err);
+                return r;
+        }
+        if (r == 1)
+                return 0; /* detached */
+        if (rm) {
+                r = pea_cmd_container_remove(&e->ctx, id, true, true, err);
+                if (r < 0)
+                        return r;
+        }
+        return code;
 }
 
 static void stdin_from_null(void)
@@ -255,21 +330,28 @@ static int cmd_run_common(struct pea_cli *cli, const struct pea_cmd *cmd, bool c
         int r = pea_run_parse(cli, cmd, argc, argv, &o, err);
         if (r == 0)
                 r = pea_run_env_open(cli, &e, err);
-        if (r == 0)
-                r = create_container(cli, &e, &o, &id, err);
+        if (r == 0) {
+                o.create_command = pea_cmd_create_command(cli, argc, argv);
+                r = create_systemd(cli, &e, &o, &id, err);
+        }
         if (r == 0 && create_only) {
                 (void)pea_container_cleanup(&e.ctx, id, NULL);
                 printf("%s\n", id);
         } else if (r == 0 && o.detach) {
                 r = run_detached(&e, id, err);
                 if (r < 0)
-                        (void)pea_container_remove(&e.ctx, id, true, NULL);
+                        (void)pea_container_remove_with_volumes(&e.ctx, id, true, true, NULL);
         } else if (r == 0) {
                 if (!o.interactive)
                         stdin_from_null();
-                r = start_foreground(&e, id, o.rm, err);
+                if (pea_cmd_container_needs_monitor(&e.ctx, id))
+                        r = start_monitored(&e, id, o.rm, o.interactive, err);
+                else
+                        r = start_foreground(&e, id, o.rm, err);
         }
         pea_run_env_done(&e);
+        o.create_command = strv_free(o.create_command);
+        free(o.notify_dir);
         pea_run_opts_done(&o);
         return r == 1 && !id ? 0 : r;
 }
@@ -286,29 +368,8 @@ static int cmd_create(struct pea_cli *cli, int argc, char **argv, struct pea_err
 
 /* ---- start and rm (minimal; the lifecycle issue extends them) -------------------------------- */
 
-static int parse_flags(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char **argv,
-                       char flag, const char *long_flag, bool *ret_flag, struct pea_error **err)
-{
-        const struct option longopts[] = {
-                {long_flag, no_argument, NULL, flag},
-                PEA_HELP_OPTION,
-                {},
-        };
-        char optstring[8] = {':', 'h', flag, '\0'};
-        int c;
-        while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
-                if (c == 'h') {
-                        pea_cli_print_help(cli, cmd);
-                        return 1;
-                }
-                if (c != flag)
-                        return pea_cli_opt_error(c, argc, argv, err);
-                *ret_flag = true;
-        }
-        return pea_cli_check_args(cli, argc - optind, 1, -1, err);
-}
-
-static int start_one(struct run_env *e, const char *name, bool attach, struct pea_error **err)
+static int start_one(struct run_env *e, const char *name, bool attach, bool interactive,
+                     struct pea_error **err)
 {
         struct pea_container_row row = {};
         int r = pea_cmd_container_get(&e->ctx, name, &row, err);
@@ -321,22 +382,50 @@ static int start_one(struct run_env *e, const char *name, bool attach, struct pe
         if (running && attach)
                 return pea_error_set(err, EBUSY, "container '%s' is already running", name);
         if (attach)
-                return start_foreground(e, id, rm, err);
+                return start_monitored(e, id, rm, interactive, err);
         if (!running) {
                 r = pea_cmd_container_start_detached(&e->ctx, id, false, NULL, err);
                 if (r < 0) {
                         pea_cli_exit_code = pea_runtime_error_exit_code(*err);
                         return r;
                 }
+        } else {
+                pea_cmd_sd_notify_running(&e->ctx, id); /* a unit's start of a pod member */
         }
         printf("%s\n", name);
         return 0;
 }
 
+/* start: -a, -i (which attaches too, as podman's) */
+static int parse_start(struct pea_cli *cli, int argc, char **argv, bool *attach, bool *interactive,
+                       struct pea_error **err)
+{
+        static const struct option longopts[] = {
+                {"attach", no_argument, NULL, 'a'},
+                {"interactive", no_argument, NULL, 'i'},
+                PEA_HELP_OPTION,
+                {},
+        };
+        int c;
+        while ((c = getopt_long(argc, argv, ":aih", longopts, NULL)) != -1) {
+                if (c == 'h') {
+                        pea_cli_print_help(cli, &pea_cmd_start);
+                        return 1;
+                }
+                if (c == 'a' || c == 'i')
+                        *attach = true;
+                if (c == 'i')
+                        *interactive = true;
+                else if (c != 'a')
+                        return pea_cli_opt_error(c, argc, argv, err);
+        }
+        return pea_cli_check_args(cli, argc - optind, 1, -1, err);
+}
+
 static int cmd_start(struct pea_cli *cli, int argc, char **argv, struct pea_error **err)
 {
-        bool attach = false;
-        int r = parse_flags(cli, &pea_cmd_start, argc, argv, 'a', "attach", &attach, err);
+        bool attach = false, interactive = false;
+        int r = parse_start(cli, argc, argv, &attach, &interactive, err);
         if (r != 0)
                 return r < 0 ? r : 0;
         if (attach && argc - optind != 1)
@@ -345,16 +434,23 @@ static int cmd_start(struct pea_cli *cli, int argc, char **argv, struct pea_erro
         struct run_env e = {};
         r = pea_run_env_open(cli, &e, err);
         for (int i = optind; r >= 0 && i < argc; i++)
-                r = start_one(&e, argv[i], attach, err);
+                r = start_one(&e, argv[i], attach, interactive, err);
         pea_run_env_done(&e);
         return r;
 }
 
-static int rm_one(struct run_env *e, const char *name, bool force, struct pea_error **err)
+struct rm_opts {
+        bool force, volumes, ignore;
+        long timeout; /* -1: kill at once with -f */
+        char **cidfiles;
+};
+
+static int rm_one(struct run_env *e, const char *name, const struct rm_opts *o,
+                  struct pea_error **err)
 {
         struct pea_container_row row = {};
         int r = pea_state_container_lookup(e->ctx.state, name, &row, err);
-        if (r == -ENOENT && force) {
+        if (r == -ENOENT && (o->force || o->ignore)) {
                 /* podman: rm -f ignores containers that do not exist */
                 pea_error_clear(err);
                 return 0;
@@ -362,18 +458,28 @@ static int rm_one(struct run_env *e, const char *name, bool force, struct pea_er
         if (r < 0)
                 return r;
         _cleanup_free_ char *id = xstrdup(row.id);
+        if (pea_pod_row_is_infra(&row)) {
+                r = pea_error_set(err, EBUSY,
+                                  "container %s is the infra container of pod %s and cannot be "
+                                  "removed without removing the pod",
+                                  row.id, row.pod_id);
+                pea_container_row_done(&row);
+                return r;
+        }
         r = pea_cmd_container_sync(&e->ctx, &row, err);
-        bool running = r >= 0 && streq(row.state, "running");
         pea_container_row_done(&row);
         if (r < 0)
                 return r;
-        /* -f: kill it and wait for the monitor to record the exit, then remove */
-        if (running && force) {
-                r = pea_cmd_container_stop(&e->ctx, id, SIGKILL, 0, err);
+        /* -f: stop it (-t: gracefully first) and wait for the recorded exit, then remove;
+         * between restarts (not running) its monitor is stopped too */
+        if (o->force) {
+                r = o->timeout < 0
+                            ? pea_cmd_container_stop(&e->ctx, id, SIGKILL, 0, err)
+                            : pea_cmd_container_stop(&e->ctx, id, 0, (unsigned)o->timeout, err);
                 if (r < 0)
                         return r;
         }
-        r = pea_container_remove(&e->ctx, id, force, err);
+        r = pea_cmd_container_remove(&e->ctx, id, o->force, o->volumes, err);
         if (r < 0)
                 return r;
         /* podman 4 prints the name or ID as the user gave it */
@@ -381,17 +487,78 @@ static int rm_one(struct run_env *e, const char *name, bool force, struct pea_er
         return 0;
 }
 
+enum { OPT_CIDFILE = 0x100 };
+
+/* rm's -f, -v, -i, -t and --cidfile. */
+static int parse_rm(struct pea_cli *cli, int argc, char **argv, struct rm_opts *o,
+                    struct pea_error **err)
+{
+        static const struct option longopts[] = {
+                {"force", no_argument, NULL, 'f'},
+                {"volumes", no_argument, NULL, 'v'},
+                {"ignore", no_argument, NULL, 'i'},
+                {"time", required_argument, NULL, 't'},
+                {"cidfile", required_argument, NULL, OPT_CIDFILE},
+                PEA_HELP_OPTION,
+                {},
+        };
+        int c;
+        long long n = 0;
+        while ((c = getopt_long(argc, argv, ":hfvit:", longopts, NULL)) != -1) {
+                if (c == 'h') {
+                        pea_cli_print_help(cli, &pea_cmd_rm);
+                        return 1;
+                }
+                if (c == 'f' || c == 'v' || c == 'i')
+                        *(c == 'f' ? &o->force : c == 'v' ? &o->volumes : &o->ignore) = true;
+                else if (c == OPT_CIDFILE)
+                        strv_push(&o->cidfiles, optarg);
+                else if (c == 't' && safe_atoll(optarg, &n) >= 0 && n >= 0)
+                        o->timeout = (long)n;
+                else if (c == 't')
+                        return pea_error_set(err, EINVAL,
+                                             "invalid argument \"%s\" for \"-t, --time\" flag",
+                                             optarg);
+                else
+                        return pea_cli_opt_error(c, argc, argv, err);
+        }
+        return pea_cli_check_args(cli, argc - optind, o->cidfiles ? 0 : 1, -1, err);
+}
+
+/* The IDs in --cidfile files; with --ignore a missing file is skipped (podman >= 4.4). */
+static int rm_cidfiles(struct run_env *e, const struct rm_opts *o, struct pea_error **err)
+{
+        STRV_FOREACH(f, o->cidfiles) {
+                _cleanup_free_ char *id = NULL;
+                int r = pea_cmd_cidfile_read(*f, &id, err);
+                if (r == -ENOENT && o->ignore) {
+                        pea_error_clear(err);
+                        continue;
+                }
+                if (r >= 0)
+                        r = rm_one(e, id, o, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int cmd_rm(struct pea_cli *cli, int argc, char **argv, struct pea_error **err)
 {
-        bool force = false;
-        int r = parse_flags(cli, &pea_cmd_rm, argc, argv, 'f', "force", &force, err);
-        if (r != 0)
+        struct rm_opts o = {.timeout = -1};
+        int r = parse_rm(cli, argc, argv, &o, err);
+        if (r != 0) {
+                strv_free(o.cidfiles);
                 return r < 0 ? r : 0;
+        }
         struct run_env e = {};
         r = pea_run_env_open(cli, &e, err);
+        if (r >= 0)
+                r = rm_cidfiles(&e, &o, err);
         for (int i = optind; r >= 0 && i < argc; i++)
-                r = rm_one(&e, argv[i], force, err);
+                r = rm_one(&e, argv[i], &o, err);
         pea_run_env_done(&e);
+        strv_free(o.cidfiles);
         return r < 0 ? r : 0;
 }
 
@@ -421,7 +588,8 @@ const struct pea_cmd pea_cmd_start = {
         .flags = CONTAINER_FLAGS,
         .summary = "Start one or more containers",
         .usage = "[options] CONTAINER [CONTAINER...]",
-        .options = "  -a, --attach   Attach container's STDOUT and STDERR\n",
+        .options = "  -a, --attach        Attach container's STDOUT and STDERR\n"
+                   "  -i, --interactive   Keep STDIN open even if not attached\n",
 };
 
 const struct pea_cmd pea_cmd_rm = {
@@ -430,5 +598,13 @@ const struct pea_cmd pea_cmd_rm = {
         .flags = CONTAINER_FLAGS,
         .summary = "Remove one or more containers",
         .usage = "[options] CONTAINER [CONTAINER...]",
-        .options = "  -f, --force   Force removal of a running or unusable container\n",
+        .options = "      --cidfile stringArray   Read the container ID from the file\n"
+                   "  -f, --force                 Force removal of a running or unusable "
+                   "container\n"
+                   "  -i, --ignore                Ignore errors when a specified container is "
+                   "missing\n"
+                   "  -t, --time uint             Seconds to wait for stop before killing the "
+                   "container (default 10)\n"
+                   "  -v, --volumes               Remove anonymous volumes associated with the "
+                   "container\n",
 };

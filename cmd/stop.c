@@ -46,13 +46,33 @@ struct stop_opts {
         bool all, ignore, kill;
         long timeout; /* -1: the container's (10) */
         const char *signal;
+        char **cidfiles; /* --cidfile */
 };
+
+/* Appends the IDs in the --cidfile files; --ignore skips missing files (podman >= 4.4). */
+static int cidfile_targets(const struct stop_opts *o, char ***l, struct pea_error **err)
+{
+        STRV_FOREACH(f, o->cidfiles) {
+                char *id = NULL;
+                int r = pea_cmd_cidfile_read(*f, &id, err);
+                if (r == -ENOENT && o->ignore) {
+                        pea_error_clear(err);
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                strv_consume(l, id);
+        }
+        return 0;
+}
 
 /* The names to act on: argv, or with -a every running container. */
 static char **targets(struct pea_run_env *e, const struct stop_opts *o, int argc, char **argv,
                       struct pea_error **err)
 {
         char **l = xcalloc(1, sizeof(char *));
+        if (cidfile_targets(o, &l, err) < 0)
+                return strv_free(l);
         if (!o->all) {
                 for (int i = optind; i < argc; i++)
                         strv_push(&l, argv[i]);
@@ -79,6 +99,8 @@ static int stop_one(struct pea_run_env *e, const struct stop_opts *o, const char
         _cleanup_free_ char *id = xstrdup(row.id);
         const char *ss = json_string_value(json_object_get(row.config, "stop_signal"));
         _cleanup_free_ char *stop_signal = xstrdup(ss && *ss ? ss : "SIGTERM");
+        unsigned timeout =
+                o->timeout < 0 ? pea_cmd_container_stop_timeout(row.config) : (unsigned)o->timeout;
         pea_container_row_done(&row);
         int sig = SIGTERM;
         if (o->kill)
@@ -90,15 +112,14 @@ static int stop_one(struct pea_run_env *e, const struct stop_opts *o, const char
         if (o->kill)
                 r = pea_cmd_container_kill(&e->ctx, id, sig, err);
         else
-                r = pea_cmd_container_stop(&e->ctx, id, sig,
-                                           (unsigned)(o->timeout < 0 ? 10 : o->timeout), err);
+                r = pea_cmd_container_stop(&e->ctx, id, sig, timeout, err);
         if (r < 0)
                 return r;
         printf("%s\n", name);
         return 0;
 }
 
-enum { OPT_IGNORE = 0x100 };
+enum { OPT_IGNORE = 0x100, OPT_CIDFILE };
 
 static int parse(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char **argv,
                  struct stop_opts *o, struct pea_error **err)
@@ -109,6 +130,7 @@ static int parse(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char 
                 {"time", required_argument, NULL, 't'},
                 {"timeout", required_argument, NULL, 't'},
                 {"signal", required_argument, NULL, 's'},
+                {"cidfile", required_argument, NULL, OPT_CIDFILE},
                 PEA_HELP_OPTION,
                 {},
         };
@@ -127,6 +149,8 @@ static int parse(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char 
                         o->timeout = (long)n;
                 else if (c == 's' && o->kill)
                         o->signal = optarg;
+                else if (c == OPT_CIDFILE && !o->kill)
+                        strv_push(&o->cidfiles, optarg);
                 else if (c == 't' && !o->kill)
                         return pea_error_set(err, EINVAL,
                                              "invalid argument \"%s\" for \"-t, "
@@ -137,7 +161,7 @@ static int parse(struct pea_cli *cli, const struct pea_cmd *cmd, int argc, char 
         }
         if (o->all && argc - optind > 0)
                 return pea_error_set(err, EINVAL, "--all and containers cannot be used together");
-        return pea_cli_check_args(cli, argc - optind, o->all ? 0 : 1, -1, err);
+        return pea_cli_check_args(cli, argc - optind, o->all || o->cidfiles ? 0 : 1, -1, err);
 }
 
 static int run(struct pea_cli *cli, const struct pea_cmd *cmd, bool kill_mode, int argc,
@@ -145,8 +169,10 @@ static int run(struct pea_cli *cli, const struct pea_cmd *cmd, bool kill_mode, i
 {
         struct stop_opts o = {.kill = kill_mode, .timeout = -1};
         int r = parse(cli, cmd, argc, argv, &o, err);
-        if (r != 0)
+        if (r != 0) {
+                strv_free(o.cidfiles);
                 return r < 0 ? r : 0;
+        }
         struct pea_run_env e = {};
         r = pea_run_env_open(cli, &e, err);
         _cleanup_strv_ char **names = r < 0 ? NULL : targets(&e, &o, argc, argv, err);
@@ -168,6 +194,7 @@ static int run(struct pea_cli *cli, const struct pea_cmd *cmd, bool kill_mode, i
                 }
         }
         pea_run_env_done(&e);
+        strv_free(o.cidfiles);
         return r;
 }
 
@@ -190,6 +217,7 @@ const struct pea_cmd pea_cmd_stop = {
         .summary = "Stop one or more containers",
         .usage = "[options] CONTAINER [CONTAINER...]",
         .options = "  -a, --all        Stop all running containers\n"
+                   "      --cidfile    Read the container ID from the file\n"
                    "  -i, --ignore     Ignore errors when a specified container is missing\n"
                    "  -t, --time int   Seconds to wait for stop before killing the container "
                    "(default 10)\n",

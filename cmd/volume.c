@@ -3,12 +3,15 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "container/container.h"
+#include "run.h"
 #include "state/state.h"
 #include "volume/volume.h"
 
@@ -150,6 +153,7 @@ static int cmd_create(struct pea_cli *cli, int argc, char **argv, struct pea_err
         if (r < 0)
                 return r;
         printf("%s\n", vol->row.name);
+        pea_cmd_event(cli->config.run_root, "volume", "create", NULL, vol->row.name);
         return 0;
 }
 
@@ -339,17 +343,33 @@ static const struct pea_cmd pea_cmd_volume_remove = {
         .hidden = true,
 };
 
-/*
- * --force on a volume in use: podman removes the containers first. Until the
- * container lifecycle is wired in here (pea_container_remove), refuse.
- */
+/* What --force needs to remove the containers using a volume (opened on first use). */
+struct rm_ctx {
+        struct pea_cli *cli;
+        struct pea_run_env env;
+        bool opened;
+};
+
+/* --force on a volume in use: podman stops and removes the containers first. */
 static int rm_user(void *userdata, const char *id, struct pea_error **err)
 {
-        const char *name = userdata;
-        return pea_error_set(err, EBUSY,
-                             "volume %s is being used by container %s: remove the container "
-                             "first: volume is being used",
-                             name, id);
+        struct rm_ctx *c = userdata;
+        int r = 0;
+        if (!c->opened) {
+                r = pea_run_env_open(c->cli, &c->env, err);
+                if (r < 0)
+                        return r;
+                c->opened = true;
+        }
+        struct pea_container_row row = {};
+        r = pea_cmd_container_get(&c->env.ctx, id, &row, err);
+        bool running = r >= 0 && streq(row.state, "running");
+        pea_container_row_done(&row);
+        if (r >= 0 && running)
+                r = pea_cmd_container_stop(&c->env.ctx, id, SIGKILL, 0, err);
+        if (r >= 0)
+                r = pea_container_remove_with_volumes(&c->env.ctx, id, true, false, err);
+        return r;
 }
 
 /* podman's exit codes: 1 when a volume did not exist, 2 when one was in use. */
@@ -359,16 +379,18 @@ static int rm_exit_code(int r)
 }
 
 /* Removes each; reports every failure but the last on stderr, returns the last. */
-static int rm_names(struct pea_state *s, char *const *names, bool force, struct pea_error **err)
+static int rm_names(struct rm_ctx *c, char *const *names, bool force, struct pea_error **err)
 {
+        struct pea_state *s = c->cli->state;
         int ret = 0;
         STRV_FOREACH(n, (char **)names) {
                 struct pea_volume_rm_opts ro = {
-                        .force = force, .remove_container = rm_user, .userdata = *n};
+                        .force = force, .remove_container = rm_user, .userdata = c};
                 _cleanup_error_ struct pea_error *e = NULL;
                 int r = pea_volume_remove(s, *n, &ro, &e);
                 if (r >= 0) {
                         printf("%s\n", *n);
+                        pea_cmd_event(c->cli->config.run_root, "volume", "remove", NULL, *n);
                         continue;
                 }
                 if (*err) {
@@ -404,7 +426,11 @@ static int cmd_rm(struct pea_cli *cli, int argc, char **argv, struct pea_error *
                         strv_push(&names, (*v)->row.name);
                 pea_volumes_free(vols);
         }
-        return rm_names(cli->state, names, o.force, err);
+        struct rm_ctx c = {.cli = cli};
+        r = rm_names(&c, names, o.force, err);
+        if (c.opened)
+                pea_run_env_done(&c.env);
+        return r;
 }
 
 /* ---- prune --------------------------------------------------------------------------------- */
@@ -462,6 +488,8 @@ static int cmd_prune(struct pea_cli *cli, int argc, char **argv, struct pea_erro
                 return r;
         STRV_FOREACH(n, removed)
                 printf("%s\n", *n);
+        STRV_FOREACH(n, removed)
+                pea_cmd_event(cli->config.run_root, "volume", "remove", NULL, *n);
         return 0;
 }
 

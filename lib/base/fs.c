@@ -59,8 +59,8 @@ static int write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
-int pea_write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
-                             struct pea_error **err)
+static int write_replace(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
+                         bool sync, struct pea_error **err)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp-%d", path, (int)getpid());
         _cleanup_close_ int fd =
@@ -68,7 +68,7 @@ int pea_write_file_atomic_at(int dirfd, const char *path, const void *data, size
         if (fd < 0)
                 return pea_error_syscall(err, errno, "creating '%s'", tmp);
         int r = write_all(fd, data, len);
-        if (r == 0 && fsync(fd) < 0)
+        if (r == 0 && sync && fsync(fd) < 0)
                 r = -errno;
         if (r == 0 && renameat(dirfd, tmp, dirfd, path) < 0)
                 r = -errno;
@@ -77,6 +77,18 @@ int pea_write_file_atomic_at(int dirfd, const char *path, const void *data, size
                 return pea_error_syscall(err, -r, "writing '%s'", path);
         }
         return 0;
+}
+
+int pea_write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
+                             struct pea_error **err)
+{
+        return write_replace(dirfd, path, data, len, mode, true, err);
+}
+
+int pea_write_file_replace_at(int dirfd, const char *path, const void *data, size_t len,
+                              mode_t mode, struct pea_error **err)
+{
+        return write_replace(dirfd, path, data, len, mode, false, err);
 }
 
 int pea_mkdir_p(const char *path, mode_t mode, struct pea_error **err)

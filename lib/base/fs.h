@@ -15,6 +15,14 @@ int pea_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t
 int pea_write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
                              struct pea_error **err);
 
+/*
+ * The same without the fsync: readers see the old or the new content, never a
+ * mix, but a power loss may lose it. For files under the run root (gone at
+ * reboot anyway) and files made again from the state (hosts, resolv.conf...).
+ */
+int pea_write_file_replace_at(int dirfd, const char *path, const void *data, size_t len,
+                              mode_t mode, struct pea_error **err);
+
 /* mkdir -p; existing directories are fine. */
 int pea_mkdir_p(const char *path, mode_t mode, struct pea_error **err);
 

@@ -137,10 +137,13 @@ static int run_external(const struct pea_container_ctx *ctx, const char *runtime
         return 0;
 }
 
-static int run_builtin(const char *bundle, int *ret_status, struct pea_error **err)
+static int run_builtin(const char *bundle, const char *run_root, int *ret_status,
+                       struct pea_error **err)
 {
         struct pea_runtime_opts ro;
         pea_runtime_opts_init(&ro);
+        _cleanup_free_ char *cache = pea_runtime_seccomp_cache_dir(run_root);
+        ro.seccomp_cache_dir = cache;
         return pea_runtime_run(bundle, &ro, ret_status, err);
 }
 
@@ -158,15 +161,21 @@ int pea_container_start(const struct pea_container_ctx *ctx, const char *id, int
         r = pea_storage_mount(ctx->storage, id, NULL, err);
         if (r < 0)
                 return r;
-        int64_t started = now_ns();
-        r = pea_state_container_set_state(ctx->state, id, "running", 0, 0, started, 0, err);
+        r = pea_container_net_setup(ctx, id, err);
         if (r < 0)
                 return r;
+        int64_t started = now_ns();
+        r = pea_state_container_set_state(ctx->state, id, "running", 0, 0, started, 0, err);
+        if (r < 0) {
+                (void)pea_container_net_teardown(ctx, id, NULL);
+                return r;
+        }
         int status = 0;
         if (runtime)
                 r = run_external(ctx, runtime, id, bundle, &status, err);
         else
-                r = run_builtin(bundle, &status, err);
+                r = run_builtin(bundle, ctx->run_root, &status, err);
+        (void)pea_container_net_teardown(ctx, id, NULL);
         int code = r < 0 ? pea_runtime_error_exit_code(err ? *err : NULL) : status;
         int r2 = pea_state_container_set_state(ctx->state, id, "exited", 0, code, started, now_ns(),
                                                r < 0 ? NULL : err);
@@ -201,6 +210,7 @@ int pea_container_remove(const struct pea_container_ctx *ctx, const char *id, bo
                                      id);
         if (running)
                 (void)kill(pid, SIGKILL);
+        (void)pea_container_net_teardown(ctx, id, NULL);
         (void)pea_storage_umount(ctx->storage, id, NULL);
         r = pea_storage_remove(ctx->storage, id, err);
         if (r < 0)

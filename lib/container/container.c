@@ -29,6 +29,33 @@ char *pea_container_data_dir(const struct pea_container_ctx *ctx, const char *id
         return xasprintf("%s/containers/%s/userdata", ctx->graph_root, id);
 }
 
+/* Copies <from>/config.json to <to>/config.json. */
+static int copy_spec(const char *from, const char *to, struct pea_error **err)
+{
+        _cleanup_free_ char *src = xasprintf("%s/config.json", from);
+        _cleanup_free_ char *dst = xasprintf("%s/config.json", to);
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r = pea_read_file_at(AT_FDCWD, src, 64 << 20, &text, &len, err);
+        if (r >= 0)
+                r = pea_mkdir_p(to, 0700, err);
+        if (r >= 0)
+                r = pea_write_file_atomic_at(AT_FDCWD, dst, text, len, 0600, err);
+        return r;
+}
+
+int pea_container_bundle_restore(const struct pea_container_ctx *ctx, const char *id,
+                                 struct pea_error **err)
+{
+        _cleanup_free_ char *bundle = pea_container_bundle_dir(ctx, id);
+        _cleanup_free_ char *spec = xasprintf("%s/config.json", bundle);
+        if (pea_path_exists(spec))
+                return 0;
+        _cleanup_free_ char *data = pea_container_data_dir(ctx, id);
+        int r = copy_spec(data, bundle, err);
+        return r < 0 ? pea_error_wrap(err, "restoring the bundle of container '%s'", id) : 1;
+}
+
 static json_t *row_config(const struct pea_container_create_opts *o)
 {
         json_t *c = json_object();
@@ -55,6 +82,7 @@ static int add_row(const struct pea_container_ctx *ctx, const struct pea_contain
                 .name = (char *)name,
                 .image_id = (char *)o->image_id,
                 .image_name = (char *)o->image_name,
+                .pod_id = (char *)o->pod_id,
                 .state = (char *)"created",
                 .config = row_config(o),
         };
@@ -100,7 +128,7 @@ static int lower_dirs(const struct pea_container_ctx *ctx, const struct pea_imag
 static int write_file(const char *dir, const char *name, const char *text, struct pea_error **err)
 {
         _cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
-        return pea_write_file_atomic_at(AT_FDCWD, p, text, strlen(text), 0644, err);
+        return pea_write_file_replace_at(AT_FDCWD, p, text, strlen(text), 0644, err);
 }
 
 static char *read_host(const char *path)
@@ -185,6 +213,9 @@ static int record_spec(const struct pea_container_ctx *ctx, const char *id, json
                             json_string(cfg->stop_signal ? cfg->stop_signal : ""));
         json_object_set_new(set, "image_entrypoint", strv_to_json(cfg->entrypoint));
         json_object_set_new(set, "image_cmd", strv_to_json(cfg->cmd));
+        json_t *hc = pea_json_path(cfg->json, "config.Healthcheck");
+        if (cfg->healthcheck && hc)
+                json_object_set(set, "image_healthcheck", hc);
         _cleanup_json_ json_t *add = json_pack("{s:s, s:o}", "id", id, "set", set);
         return pea_state_transaction(ctx->state, record_tx, add, err);
 }
@@ -208,7 +239,7 @@ static int generate_spec(const struct pea_container_ctx *ctx,
         struct pea_spec_opts *s = o->spec;
         s->image = cfg;
         s->rootfs = rootfs;
-        s->hosts_path = hosts;
+        s->hosts_path = o->net && o->net->no_hosts ? NULL : hosts;
         s->hostname_path = hostname;
         s->resolv_path = resolv;
         s->containerenv_path = cenv;
@@ -224,9 +255,25 @@ static int generate_spec(const struct pea_container_ctx *ctx,
         return pea_spec_write(bundle, spec, err);
 }
 
+/* The spec with the resolved mounts (host paths only) in place of the user's -v and --tmpfs. */
+static int generate_spec_mounts(const struct pea_container_ctx *ctx,
+                                const struct pea_container_create_opts *o,
+                                const struct pea_container_volumes *v, const char *rootfs,
+                                const char *data_dir, const char *bundle, struct pea_error **err)
+{
+        struct pea_spec_opts *s = o->spec;
+        char **volumes = s->volumes, **tmpfs = s->tmpfs;
+        s->volumes = v->binds;
+        s->tmpfs = v->tmpfs;
+        int r = generate_spec(ctx, o, rootfs, data_dir, bundle, err);
+        s->volumes = volumes;
+        s->tmpfs = tmpfs;
+        return r;
+}
+
 static int create_steps(const struct pea_container_ctx *ctx,
                         const struct pea_container_create_opts *o, const char *id, const char *name,
-                        struct pea_error **err)
+                        struct pea_container_volumes *vols, struct pea_error **err)
 {
         struct pea_image_record img = {};
         _cleanup_strv_ char **lowers = NULL;
@@ -236,19 +283,34 @@ static int create_steps(const struct pea_container_ctx *ctx,
         pea_image_record_done(&img);
         if (r >= 0)
                 r = pea_storage_create(ctx->storage, id, (const char *const *)lowers, err);
+        if (r >= 0 && o->remove)
+                r = pea_storage_set_volatile(ctx->storage, id, err);
         _cleanup_free_ char *data = pea_container_data_dir(ctx, id);
         _cleanup_free_ char *bundle = pea_container_bundle_dir(ctx, id);
         if (r >= 0)
                 r = pea_mkdir_p(data, 0700, err);
         if (r >= 0)
                 r = pea_mkdir_p(bundle, 0700, err);
+        struct pea_container_net net = {};
+        if (r >= 0)
+                r = pea_container_net_prepare(ctx, o, id, &net, err);
         if (r >= 0)
                 r = write_data_files(ctx, o, name, data, err);
+        if (r >= 0)
+                r = pea_container_net_write_files(&net, o, name, data, err);
         _cleanup_free_ char *rootfs = NULL;
         if (r >= 0)
                 r = pea_storage_mount(ctx->storage, id, &rootfs, err);
         if (r >= 0)
-                r = generate_spec(ctx, o, rootfs, data, bundle, err);
+                r = pea_container_volumes_prepare(ctx, o, rootfs, vols, err);
+        if (r >= 0)
+                r = generate_spec_mounts(ctx, o, vols, rootfs, data, bundle, err);
+        if (r >= 0)
+                r = pea_container_volumes_finish(ctx, id, vols, bundle, err);
+        /* the bundle is on the runtime tmpfs: a copy survives a reboot */
+        if (r >= 0)
+                r = copy_spec(bundle, data, err);
+        pea_container_net_done(&net);
         return r;
 }
 
@@ -276,14 +338,17 @@ int pea_container_create(const struct pea_container_ctx *ctx,
         if (r < 0)
                 return r;
         o->spec->id = id;
-        r = create_steps(ctx, o, id, name, err);
+        struct pea_container_volumes vols = {};
+        r = create_steps(ctx, o, id, name, &vols, err);
         if (r < 0) {
                 /* undo everything; the first error is the one reported */
                 (void)pea_container_remove(ctx, id, true, NULL);
-                o->spec->id = NULL;
-                return r;
+                pea_container_volumes_undo(ctx, &vols);
         }
+        pea_container_volumes_done(&vols);
         o->spec->id = NULL;
+        if (r < 0)
+                return r;
         if (ret)
                 return pea_state_container_get_by_id(ctx->state, id, ret, err);
         return 0;

@@ -350,3 +350,60 @@ int pea_monitor_config_from_argv(int argc, char **argv, struct pea_monitor_confi
         *ret_owned = TAKE_PTR(owned);
         return 0;
 }
+
+/* ---- Go durations (--health-interval=1m30s) -------------------------------- */
+
+static int64_t unit_ns(const char *u, size_t len)
+{
+        static const struct {
+                const char *name;
+                int64_t ns;
+        } units[] = {
+                {"ns", 1},
+                {"us", 1000},
+                {"\xc2\xb5s", 1000},
+                {"ms", 1000000},
+                {"s", INT64_C(1000000000)},
+                {"m", INT64_C(60000000000)},
+                {"h", INT64_C(3600000000000)},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (strlen(units[i].name) == len && strncmp(u, units[i].name, len) == 0)
+                        return units[i].ns;
+        return -1;
+}
+
+/* One "<number><unit>" term at *p; adds it to *total. */
+static int duration_term(const char **p, int64_t *total)
+{
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(*p, &end);
+        if (end == *p || errno != 0 || v < 0 || **p == '-' || **p == '+')
+                return -EINVAL;
+        size_t len = strspn(end, "nsuµmh\xc2\xb5");
+        int64_t u = unit_ns(end, len);
+        if (u < 0 || v * (double)u > (double)INT64_MAX - (double)*total)
+                return -EINVAL;
+        *total += (int64_t)(v * (double)u);
+        *p = end + len;
+        return 0;
+}
+
+int pea_monitor_duration_parse(const char *s, int64_t *ret_ns, struct pea_error **err)
+{
+        int64_t total = 0;
+        const char *p = s;
+        if (!s || !*s)
+                return pea_error_set(err, EINVAL, "invalid duration '%s'", s ? s : "");
+        if (streq(s, "0")) {
+                *ret_ns = 0;
+                return 0;
+        }
+        while (*p)
+                if (duration_term(&p, &total) < 0)
+                        return pea_error_set(err, EINVAL, "time: invalid duration \"%s\"", s);
+        *ret_ns = total;
+        return 0;
+}

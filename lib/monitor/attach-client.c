@@ -4,10 +4,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 
 #include "base.h"
@@ -74,6 +77,7 @@ int pea_monitor_attach_resize(int sock, unsigned short rows, unsigned short cols
 
 struct client {
         int sock;
+        int winch_fd; /* signalfd for SIGWINCH when stdin is a terminal, or -1 */
         int out, errfd;
         const char *keys;
         size_t n_keys;
@@ -162,16 +166,31 @@ static int on_socket(struct client *c)
         return 1;
 }
 
+/* SIGWINCH: our terminal's new size goes to the container's pty. */
+static void on_winch(struct client *c, int in)
+{
+        struct signalfd_siginfo si;
+        struct winsize ws = {0};
+        while (read(c->winch_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+                ;
+        if (ioctl(in, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+                (void)pea_monitor_attach_resize(c->sock, ws.ws_row, ws.ws_col, NULL);
+}
+
 static int attach_loop(struct client *c, int in, struct pea_error **err)
 {
         bool in_eof = in < 0;
         for (;;) {
-                struct pollfd p[2] = {{c->sock, POLLIN, 0}, {in_eof ? -1 : in, POLLIN, 0}};
-                if (poll(p, 2, -1) < 0) {
+                struct pollfd p[3] = {{c->sock, POLLIN, 0},
+                                      {in_eof ? -1 : in, POLLIN, 0},
+                                      {c->winch_fd, POLLIN, 0}};
+                if (poll(p, 3, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return pea_error_syscall(err, errno, "waiting for the attach socket");
                 }
+                if (p[2].revents)
+                        on_winch(c, in);
                 if (p[0].revents) {
                         int r = on_socket(c);
                         if (r < 0)
@@ -200,12 +219,28 @@ int pea_monitor_attach(const char *socket_path, int stdin_fd, int stdout_fd, int
         _cleanup_close_ int sock = monitor_unix_socket(socket_path, false, err);
         if (sock < 0)
                 return pea_error_wrap(err, "attaching");
+        struct winsize ws = {0};
+        sigset_t winch, old;
+        _cleanup_close_ int wfd = -EBADF;
+        bool blocked = false;
+        (void)sigemptyset(&winch);
+        (void)sigemptyset(&old);
+        (void)sigaddset(&winch, SIGWINCH);
+        if (stdin_fd >= 0 && ioctl(stdin_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) {
+                (void)pea_monitor_attach_resize(sock, ws.ws_row, ws.ws_col, NULL);
+                blocked = sigprocmask(SIG_BLOCK, &winch, &old) == 0;
+                wfd = signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK);
+        }
         struct client c = {
                 .sock = sock,
+                .winch_fd = wfd,
                 .out = stdout_fd,
                 .errfd = stderr_fd,
                 .keys = keys,
                 .n_keys = n_keys,
         };
-        return attach_loop(&c, stdin_fd, err);
+        r = attach_loop(&c, stdin_fd, err);
+        if (blocked)
+                (void)sigprocmask(SIG_SETMASK, &old, NULL);
+        return r;
 }

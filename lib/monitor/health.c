@@ -123,3 +123,37 @@ char *monitor_health_json(const struct monitor_health *h)
 {
         return pea_json_dumps(h->state, 0);
 }
+
+int pea_monitor_health_run(pid_t pid, const struct pea_monitor_health *cfg, char *const *env,
+                           const char *cwd, const char *state_json, int64_t started_at,
+                           char **ret_state_json, bool *ret_unhealthy, struct pea_error **err)
+{
+        struct monitor_health h;
+        int code = 0;
+        char *out = NULL;
+        monitor_health_init(&h, cfg);
+        json_t *old = state_json ? json_loads(state_json, 0, NULL) : NULL;
+        if (json_is_object(old) && json_is_array(json_object_get(old, "Log"))) {
+                json_decref(h.state);
+                h.state = old;
+        } else {
+                json_decref(old);
+        }
+        h.started_at = started_at;
+        h.check_start = monitor_now_ns();
+        int r = pea_monitor_exec_in(pid, cfg->test, env, cwd, cfg->timeout_ns, &code, &out, err);
+        if (r == -ETIMEDOUT) {
+                pea_error_clear(err);
+                code = -ETIMEDOUT;
+        } else if (r < 0) {
+                monitor_health_done(&h);
+                return r;
+        }
+        h.output = out;
+        h.output_len = out ? strlen(out) : 0;
+        bool unhealthy = monitor_health_finish(&h, code);
+        *ret_state_json = monitor_health_json(&h);
+        *ret_unhealthy = unhealthy;
+        monitor_health_done(&h);
+        return 0;
+}

@@ -48,7 +48,7 @@ struct monitor {
 };
 
 /* Signals the monitor itself gets (a shutdown) go on to the container. */
-static const int forwarded[] = {SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2};
+static const int forwarded[] = {SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGINT, SIGHUP};
 
 static void watch(struct monitor *m, int fd)
 {
@@ -78,12 +78,31 @@ static void arm(int tfd, int64_t ns)
 
 /* One write to the state store: the runtime columns, or Health, or OOMKilled. */
 struct store_op {
+        const char *id;
         const char *state; /* NULL: not the runtime columns */
         int code;
         int64_t finished_at;
         const char *health; /* JSON text, or NULL */
         bool oom;
+        int restarts; /* RestartCount in the row's config; -1: unchanged */
 };
+
+static int restarts_tx(struct pea_state *s, void *userdata, struct pea_error **err)
+{
+        const struct store_op *op = userdata;
+        struct pea_container_row row = {};
+        int r = pea_state_container_get_by_id(s, op->id, &row, err);
+        if (r < 0)
+                return r;
+        if (!json_is_object(row.config)) {
+                json_decref(row.config);
+                row.config = json_object();
+        }
+        json_object_set_new(row.config, "RestartCount", json_integer(op->restarts));
+        r = pea_state_container_update(s, &row, err);
+        pea_container_row_done(&row);
+        return r;
+}
 
 static int store_now(struct monitor *m, const struct store_op *op)
 {
@@ -97,6 +116,8 @@ static int store_now(struct monitor *m, const struct store_op *op)
                 r = pea_state_container_set_health(s, m->cfg->id, op->health, &err);
         if (r >= 0 && op->oom)
                 r = pea_state_container_set_oom_killed(s, m->cfg->id, true, &err);
+        if (r >= 0 && op->restarts >= 0)
+                r = pea_state_transaction(s, restarts_tx, (void *)op, &err);
         if (r < 0)
                 syslog(LOG_ERR, "updating the state of container %s: %s", m->cfg->id, err->msg);
         pea_state_close(s);
@@ -126,20 +147,27 @@ static void store(struct monitor *m, const struct store_op *op)
 
 static void record(struct monitor *m, const char *state, int code, int64_t finished_at)
 {
-        struct store_op op = {.state = state, .code = code, .finished_at = finished_at};
+        struct store_op op = {.id = m->cfg->id,
+                              .state = state,
+                              .code = code,
+                              .finished_at = finished_at,
+                              .restarts = -1};
+        /* a restart: the count goes with the running state */
+        if (streq(state, "running") && m->restarts > 0)
+                op.restarts = (int)m->restarts;
         store(m, &op);
 }
 
 static void record_health(struct monitor *m)
 {
         _cleanup_free_ char *text = monitor_health_json(&m->health);
-        struct store_op op = {.health = text};
+        struct store_op op = {.id = m->cfg->id, .health = text, .restarts = -1};
         store(m, &op);
 }
 
 static void record_oom(struct monitor *m)
 {
-        struct store_op op = {.oom = true};
+        struct store_op op = {.id = m->cfg->id, .oom = true, .restarts = -1};
         store(m, &op);
 }
 
@@ -195,6 +223,8 @@ static int create_container(struct monitor *m, struct pea_error **err)
         int child[3] = {-1, -1, -1};
         struct pea_runtime_opts opts;
         pea_runtime_opts_init(&opts);
+        _cleanup_free_ char *cache = pea_runtime_seccomp_cache_dir(m->cfg->run_root);
+        opts.seccomp_cache_dir = cache;
         int r = make_stdio(m, child, err);
         if (r >= 0) {
                 memcpy(opts.stdio, child, sizeof(child));
@@ -356,7 +386,9 @@ static void on_restart_timer(struct monitor *m)
         _cleanup_error_ struct pea_error *err = NULL;
         uint64_t ticks;
         (void)!read(m->restart_tfd, &ticks, sizeof(ticks));
-        if (monitor_stop_requested(m->dir)) {
+        _cleanup_free_ char *spec = xasprintf("%s/config.json", m->cfg->bundle_dir);
+        if (monitor_stop_requested(m->dir) || access(spec, F_OK) < 0) {
+                /* stopped, or removed (`pea rm`) while waiting */
                 m->done = true;
                 return;
         }
@@ -437,6 +469,8 @@ static void on_signal(struct monitor *m)
         if (si.ssi_signo != SIGCHLD) {
                 if (m->pid > 0)
                         (void)kill(m->pid, (int)si.ssi_signo);
+                else if (monitor_stop_requested(m->dir))
+                        m->done = true; /* `pea stop` during a restart's backoff */
                 return;
         }
         for (;;) {

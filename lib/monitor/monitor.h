@@ -100,6 +100,9 @@ int pea_monitor_log_driver_parse(const char *s, enum pea_monitor_log_driver *ret
 /* "none", "kill", "restart", "stop". */
 int pea_monitor_health_action_parse(const char *s, enum pea_monitor_health_action *ret,
                                     struct pea_error **err);
+/* Go's time.ParseDuration: "30s", "1m30s", "1.5h", "500ms", "0". -EINVAL otherwise. */
+int pea_monitor_duration_parse(const char *s, int64_t *ret_ns, struct pea_error **err);
+
 /*
  * --health-cmd: a JSON array (["CMD", "a", "b"], ["CMD-SHELL", "s"], ["NONE"]) or a
  * plain string (run with /bin/sh -c). *ret is NULL for NONE.
@@ -194,6 +197,16 @@ int pea_monitor_attach_resize(int sock, unsigned short rows, unsigned short cols
 int pea_monitor_exec_in(pid_t pid, char *const *argv, char *const *env, const char *cwd,
                         int64_t timeout_ns, int *ret_exit_code, char **ret_output,
                         struct pea_error **err);
+
+/*
+ * `pea healthcheck run`: runs cfg's check once in pid's namespaces, as the
+ * monitor does, and gives the updated State.Health (state_json: the stored
+ * one, or NULL; started_at: when the container started, for the start
+ * period). *ret_unhealthy: it just became unhealthy (the action is due).
+ */
+int pea_monitor_health_run(pid_t pid, const struct pea_monitor_health *cfg, char *const *env,
+                           const char *cwd, const char *state_json, int64_t started_at,
+                           char **ret_state_json, bool *ret_unhealthy, struct pea_error **err);
 
 /*
  * The asynchronous form: forks the process, returns its pid (a child of the

@@ -80,6 +80,10 @@ int pea_ports_add_exposed(struct pea_ports *p, char *const *exposed, struct pea_
  */
 int pea_ports_allocate(struct pea_ports *p, struct pea_error **err);
 
+/* -EADDRINUSE ("cannot expose port 8080: address already in use") when a given host port is taken.
+ */
+int pea_ports_check_free(const struct pea_ports *p, struct pea_error **err);
+
 /*
  * Podman's inspect PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]},
  * one key per container port (ranges expanded).
@@ -88,6 +92,9 @@ struct json_t *pea_ports_to_json(const struct pea_ports *p);
 
 /* Reads back a pea_ports_to_json() object (ranges come back as single ports). */
 int pea_ports_from_json(struct json_t *j, struct pea_ports *ret, struct pea_error **err);
+
+/* Joins mappings that continue the previous one (8080->80, 8081->81) into ranges. */
+void pea_ports_merge(struct pea_ports *p);
 
 /* "0.0.0.0:8080->80/tcp, 127.0.0.1:9000-9001->90-91/udp", as podman ps shows. */
 char *pea_ports_format(const struct pea_ports *p);

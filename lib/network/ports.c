@@ -311,6 +311,17 @@ int pea_ports_allocate(struct pea_ports *p, struct pea_error **err)
         return 0;
 }
 
+int pea_ports_check_free(const struct pea_ports *p, struct pea_error **err)
+{
+        for (size_t i = 0; i < p->n; i++)
+                for (unsigned k = 0; p->v[i].host_port != 0 && k < p->v[i].range; k++) {
+                        int r = network_port_in_use_error(&p->v[i], k, err);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
 struct json_t *pea_ports_to_json(const struct pea_ports *p)
 {
         json_t *o = json_object();
@@ -367,6 +378,28 @@ int pea_ports_from_json(struct json_t *j, struct pea_ports *ret, struct pea_erro
         }
         *ret = p;
         return 0;
+}
+
+static bool continues(const struct pea_port_mapping *a, const struct pea_port_mapping *b)
+{
+        return a->proto == b->proto && streq_ptr(a->host_ip, b->host_ip)
+               && (unsigned)a->host_port + a->range == b->host_port
+               && (unsigned)a->container_port + a->range == b->container_port
+               && a->range < UINT16_MAX - b->range;
+}
+
+void pea_ports_merge(struct pea_ports *p)
+{
+        size_t out = 0;
+        for (size_t i = 0; i < p->n; i++) {
+                if (out > 0 && continues(&p->v[out - 1], &p->v[i])) {
+                        p->v[out - 1].range += p->v[i].range;
+                        free(p->v[i].host_ip);
+                        continue;
+                }
+                p->v[out++] = p->v[i];
+        }
+        p->n = out;
 }
 
 static char *format_range(uint16_t start, uint16_t len)

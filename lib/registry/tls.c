@@ -218,12 +218,31 @@ void reg_tls_done(struct reg_tls *t)
         *t = (struct reg_tls){.ca_fd = -EBADF};
 }
 
+static int apply_client(const struct reg_tls *t, CURL *h)
+{
+        bool bad = false;
+        if (t->client_cert) {
+                bad |= curl_easy_setopt(h, CURLOPT_SSLCERT, t->client_cert) != CURLE_OK;
+                bad |= curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM") != CURLE_OK;
+                bad |= curl_easy_setopt(h, CURLOPT_SSLKEY, t->client_key) != CURLE_OK;
+                bad |= curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM") != CURLE_OK;
+        }
+        return bad ? -EINVAL : 0;
+}
+
 int reg_tls_apply(const struct reg_tls *t, CURL *h, bool insecure)
 {
         bool bad = false;
         if (insecure) {
                 bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
                 bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
+                /*
+                 * Nothing is verified: do not let GnuTLS parse the system's
+                 * whole CA bundle for each connection (tens of ms).
+                 */
+                (void)curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+                (void)curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+                return bad || apply_client(t, h) < 0 ? -EINVAL : 0;
         }
         if (t->ca_bundle && t->use_blob) {
                 struct curl_blob blob = {
@@ -232,11 +251,5 @@ int reg_tls_apply(const struct reg_tls *t, CURL *h, bool insecure)
         } else if (t->ca_path) {
                 bad |= curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_path) != CURLE_OK;
         }
-        if (t->client_cert) {
-                bad |= curl_easy_setopt(h, CURLOPT_SSLCERT, t->client_cert) != CURLE_OK;
-                bad |= curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM") != CURLE_OK;
-                bad |= curl_easy_setopt(h, CURLOPT_SSLKEY, t->client_key) != CURLE_OK;
-                bad |= curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM") != CURLE_OK;
-        }
-        return bad ? -EINVAL : 0;
+        return bad || apply_client(t, h) < 0 ? -EINVAL : 0;
 }

@@ -32,6 +32,10 @@
  * container's process (pid 1 of a new pid namespace): it mounts, pivots,
  * sets up the process, reports READY and waits for START just before
  * execve. Both report errors over the sync socket and _exit (DESIGN rule 12).
+ *
+ * When every namespace is new and none is a user namespace (the common case:
+ * rootless pea already runs in the holder's), there is nothing for stage 1 to
+ * do that clone(2)'s flags cannot: the runtime clones stage 2 directly.
  */
 
 extern char **environ;
@@ -58,6 +62,16 @@ static _noreturn_ void child_fail(int sync, const struct pea_error *e, int code)
         _exit(code);
 }
 
+/* fork(2) with clone flags, without glibc's fork handlers (we are single-threaded). */
+static pid_t raw_clone(unsigned long flags)
+{
+#if defined(__s390__) || defined(__s390x__)
+        return (pid_t)syscall(SYS_clone, 0, flags | SIGCHLD, NULL, NULL, NULL);
+#else
+        return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+#endif
+}
+
 /* A fork whose child belongs to our parent, as crun does for the container's pid 1. */
 static pid_t clone_parent(void)
 {
@@ -65,12 +79,7 @@ static pid_t clone_parent(void)
         long pid = syscall(SYS_clone3, &a, sizeof(a));
         if (pid >= 0 || errno != ENOSYS)
                 return (pid_t)pid;
-#if defined(__s390__) || defined(__s390x__)
-        pid = syscall(SYS_clone, 0, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL);
-#else
-        pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
-#endif
-        return (pid_t)pid;
+        return raw_clone(CLONE_PARENT);
 }
 
 static int setup_stdio(const int *stdio, struct pea_error **err)
@@ -170,11 +179,13 @@ static _noreturn_ void stage2(struct stage *st)
         struct pea_error *e = NULL;
         int r = 0;
         /* Both stages share the sync socket: let stage 1's SYNC_PID go first. */
-        (void)close(st->order[1]);
-        char byte;
-        while (read(st->order[0], &byte, 1) < 0 && errno == EINTR)
-                ;
-        (void)close(st->order[0]);
+        if (st->order[0] >= 0) {
+                (void)close(st->order[1]);
+                char byte;
+                while (read(st->order[0], &byte, 1) < 0 && errno == EINTR)
+                        ;
+                (void)close(st->order[0]);
+        }
         /* Our parent is the runtime (CLONE_PARENT): die with it until execve. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
                 r = pea_error_syscall(&e, errno, "prctl(PR_SET_PDEATHSIG)");
@@ -309,28 +320,61 @@ static int handshake_stage2(int sock, struct pea_runtime_container *c, struct pe
 static int write_pid_file(const char *path, pid_t pid, struct pea_error **err)
 {
         _cleanup_free_ char *text = xasprintf("%d", (int)pid);
-        int r = pea_write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644, err);
+        int r = pea_write_file_replace_at(AT_FDCWD, path, text, strlen(text), 0644, err);
         if (r < 0)
                 return pea_error_wrap(err, "writing pid file");
         return 0;
 }
 
-/* Forks stage 1 and follows the setup up to READY. */
+/* The clone flags when stage 1 has nothing to do (see the top); -1 otherwise. */
+static int direct_clone_flags(const struct runtime_spec *s)
+{
+        int flags = 0;
+        for (size_t i = 0; i < s->n_namespaces; i++) {
+                if (s->namespaces[i].path || s->namespaces[i].type == CLONE_NEWUSER)
+                        return -1;
+                flags |= s->namespaces[i].type;
+        }
+        return flags;
+}
+
+static _noreturn_ void direct_stage2(struct stage *st, int flags)
+{
+        /* No getppid() check: it is 0 in a new pid namespace; EOF on sync tells. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+                struct pea_error *e = NULL;
+                (void)pea_error_syscall(&e, errno, "prctl(PR_SET_PDEATHSIG)");
+                child_fail(st->sync, e, 1);
+        }
+        if (flags & CLONE_NEWNET)
+                runtime_ns_loopback_up();
+        stage2(st);
+}
+
+/* Starts stage 1, or stage 2 directly, and follows the setup up to READY. */
 static int spawn(struct stage *st, int parent_sock, struct pea_runtime_container *c,
                  struct pea_error **err)
 {
-        pid_t pid1 = fork();
+        int flags = direct_clone_flags(st->spec);
+        pid_t pid1 = flags >= 0 ? raw_clone((unsigned long)flags) : fork();
         if (pid1 < 0)
-                return pea_error_syscall(err, errno, "fork");
+                return pea_error_syscall(err, errno, "creating the container's process");
         if (pid1 == 0) {
                 (void)close(parent_sock);
+                if (flags >= 0)
+                        direct_stage2(st, flags);
                 stage1(st);
         }
         closep(&st->sync);
-        int r = handshake_stage1(parent_sock, pid1, st->spec, &c->pid, err);
-        if (r < 0)
-                (void)kill(pid1, SIGKILL);
-        (void)reap(pid1);
+        int r = 0;
+        if (flags >= 0) {
+                c->pid = pid1;
+        } else {
+                r = handshake_stage1(parent_sock, pid1, st->spec, &c->pid, err);
+                if (r < 0)
+                        (void)kill(pid1, SIGKILL);
+                (void)reap(pid1);
+        }
         if (r >= 0)
                 r = handshake_stage2(parent_sock, c, err);
         if (r >= 0 && st->opts->pid_file)
@@ -356,7 +400,7 @@ static int prepare_spec(const char *bundle_dir, const struct pea_runtime_opts *o
                         return r;
         }
         if (s->seccomp) {
-                r = runtime_seccomp_build(s->seccomp, ret_seccomp, err);
+                r = runtime_seccomp_build(s->seccomp, opts->seccomp_cache_dir, ret_seccomp, err);
                 if (r < 0)
                         return r;
         }
@@ -405,6 +449,7 @@ int pea_runtime_create(const char *bundle_dir, const struct pea_runtime_opts *op
                 .early_seccomp = seccomp_early(s),
                 .parent = getpid(),
                 .sync = -EBADF,
+                .order = {-EBADF, -EBADF},
         };
         _cleanup_close_ int sock = -EBADF;
         _cleanup_free_ struct pea_runtime_container *c = xcalloc(1, sizeof(*c));

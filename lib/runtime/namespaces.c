@@ -124,26 +124,50 @@ static int enter_user_ns(struct runtime_spec *s, int sync, const int *fds, struc
         return 0;
 }
 
+static bool creates_user_ns(const struct runtime_spec *s)
+{
+        for (size_t i = 0; i < s->n_namespaces; i++)
+                if (s->namespaces[i].type == CLONE_NEWUSER && !s->namespaces[i].path)
+                        return true;
+        return false;
+}
+
+/* Joins the namespaces given by path, the mount namespace last (it changes our root). */
+static int join_paths(struct runtime_spec *s, const int *fds, struct pea_error **err)
+{
+        int r = 0;
+        for (int pass = 0; pass < 2 && r >= 0; pass++)
+                for (size_t i = 0; i < s->n_namespaces && r >= 0; i++) {
+                        struct runtime_ns *ns = &s->namespaces[i];
+                        if (ns->type == CLONE_NEWUSER || !ns->path
+                            || (ns->type == CLONE_NEWNS) != pass)
+                                continue;
+                        r = join_ns(ns, fds[i], err);
+                }
+        return r;
+}
+
+/*
+ * A new user namespace comes after joining the others (their owner is ours:
+ * from inside the new one we could no longer join them), a joined one first.
+ */
 int runtime_ns_enter(struct runtime_spec *s, int sync, struct pea_error **err)
 {
         _cleanup_free_ int *fds = xcalloc(s->n_namespaces + 1, sizeof(int));
         int r = open_ns_fds(s, fds, err);
+        bool user_last = creates_user_ns(s);
+        if (r >= 0 && user_last)
+                r = join_paths(s, fds, err);
         if (r >= 0)
                 r = enter_user_ns(s, sync, fds, err);
+        if (r >= 0 && !user_last)
+                r = join_paths(s, fds, err);
         int unshare_flags = 0;
-        for (int pass = 0; pass < 2 && r >= 0; pass++)
-                for (size_t i = 0; i < s->n_namespaces && r >= 0; i++) {
-                        struct runtime_ns *ns = &s->namespaces[i];
-                        /* The mount namespace last: it changes our root. */
-                        if (ns->type == CLONE_NEWUSER || (ns->type == CLONE_NEWNS) != pass)
-                                continue;
-                        if (ns->path)
-                                r = join_ns(ns, fds[i], err);
-                        else
-                                unshare_flags |= ns->type;
-                }
-        for (size_t i = 0; i < s->n_namespaces; i++)
+        for (size_t i = 0; i < s->n_namespaces; i++) {
+                if (s->namespaces[i].type != CLONE_NEWUSER && !s->namespaces[i].path)
+                        unshare_flags |= s->namespaces[i].type;
                 closep(&fds[i]);
+        }
         if (r < 0)
                 return r;
         if (unshare_flags && unshare(unshare_flags) < 0)

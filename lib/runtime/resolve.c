@@ -231,3 +231,8 @@ int runtime_open_in_root(int rootfd, const char *path, int flags, struct pea_err
                 return pea_error_syscall(err, errno, "opening '%s' in the rootfs", path);
         return fd;
 }
+
+int pea_runtime_resolve_in_root(int rootfd, const char *path, struct pea_error **err)
+{
+        return runtime_resolve(rootfd, path, RESOLVE_KIND_ANY, err);
+}

@@ -245,7 +245,9 @@ int runtime_caps_bounding(const struct runtime_caps *c, struct pea_error **err);
 int runtime_caps_apply(const struct runtime_caps *c, struct pea_error **err);
 
 /* seccomp.c: the filter is built by the parent and loaded by the child. */
-int runtime_seccomp_build(json_t *seccomp, void **ret_ctx, struct pea_error **err);
+/* cache_dir: where compiled programs are kept (created as needed); NULL: no cache. */
+int runtime_seccomp_build(json_t *seccomp, const char *cache_dir, void **ret,
+                          struct pea_error **err);
 int runtime_seccomp_load(void *ctx, struct pea_error **err);
 void *runtime_seccomp_free(void *ctx);
 

@@ -35,7 +35,13 @@ struct pea_runtime_opts {
         size_t n_ns_paths;
         /* The container's stdin, stdout and stderr; -1 inherits the caller's. */
         int stdio[3];
+        /* Where compiled seccomp programs are cached (pea_runtime_seccomp_cache_dir); NULL: none.
+         */
+        const char *seccomp_cache_dir;
 };
+
+/* <run_root>/seccomp: the cache of compiled seccomp programs (NULL for NULL). */
+char *pea_runtime_seccomp_cache_dir(const char *run_root);
 
 /* Sets the defaults: no console socket, inherited stdio, nothing else. */
 void pea_runtime_opts_init(struct pea_runtime_opts *opts);
@@ -96,3 +102,32 @@ int pea_runtime_error_exit_code(const struct pea_error *err);
 
 /* A wait status as an exit code: the code, or 128+signal. */
 int pea_runtime_exit_status(int wstatus);
+
+/*
+ * Opens path as O_PATH inside the directory rootfd taken as "/": symlinks
+ * (the last component too) and ".." resolved inside it, never leaving it
+ * (resolve.c; openat2 RESOLVE_IN_ROOT or a manual walk). -ENOENT when missing.
+ */
+int pea_runtime_resolve_in_root(int rootfd, const char *path, struct pea_error **err);
+
+/* pea exec: a new process in a running container (see exec-process.c). */
+struct pea_runtime_exec_opts {
+        char *const *args;
+        char *const *env; /* KEY=VALUE added to, or replacing, the spec's process.env */
+        const char *cwd;  /* NULL: the spec's */
+        const char *user; /* "user[:group]" resolved in the container; NULL: the spec's */
+        bool terminal;    /* a new pty in the container: its master comes back */
+        bool privileged;  /* every capability, no seccomp filter */
+        int stdio[3];     /* -1: inherited */
+        const char *seccomp_cache_dir;
+};
+
+/*
+ * Runs o->args in the running container pid (its bundle's config.json gives
+ * the process's attributes), as the caller's child: *ret_pid, to be reaped
+ * by the caller; with o->terminal the pty master in *ret_console_fd. Returns
+ * once the process has called execve; when it could not, err has the execve
+ * error (pea_runtime_error_exit_code: 126, 127).
+ */
+int pea_runtime_exec(const char *bundle_dir, pid_t pid, const struct pea_runtime_exec_opts *o,
+                     pid_t *ret_pid, int *ret_console_fd, struct pea_error **err);

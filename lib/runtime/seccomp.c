@@ -3,18 +3,34 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <seccomp.h>
 
 #include "base.h"
 #include "runtime-internal.h"
+#include "sha.h"
 
 /*
- * linux.seccomp into a libseccomp filter. The parent builds it, so a bad
- * profile is reported before any process exists; the container's process
- * loads it as late as it can, right before execve.
+ * linux.seccomp into a BPF program. The parent compiles it with libseccomp
+ * (or finds it in the cache: compiling the default profile costs more than
+ * the rest of a container start), so a bad profile is reported before any
+ * process exists; the container's process loads it with seccomp(2) as late
+ * as it can, right before execve.
  */
+
+struct runtime_seccomp {
+        struct sock_fprog prog;
+        unsigned flags; /* SECCOMP_FILTER_FLAG_* */
+};
 
 #define MAX_SYSCALL_RULES 4096
 
@@ -221,7 +237,7 @@ static int build(scmp_filter_ctx ctx, uint32_t def, json_t *seccomp, struct pea_
         return 0;
 }
 
-int runtime_seccomp_build(json_t *seccomp, void **ret_ctx, struct pea_error **err)
+static int compile(json_t *seccomp, scmp_filter_ctx *ret, struct pea_error **err)
 {
         uint32_t def;
         int r = parse_action(json_string_value(json_object_get(seccomp, "defaultAction")),
@@ -236,23 +252,143 @@ int runtime_seccomp_build(json_t *seccomp, void **ret_ctx, struct pea_error **er
                 seccomp_release(ctx);
                 return pea_error_wrap(err, "invalid seccomp profile");
         }
-        *ret_ctx = ctx;
+        *ret = ctx;
         return 0;
 }
 
-int runtime_seccomp_load(void *ctx, struct pea_error **err)
+/* seccomp(2) flags of the profile's "flags" (validated by set_flags() when compiled). */
+static unsigned filter_flags(json_t *flags)
 {
-        if (!ctx)
-                return 0;
-        int r = seccomp_load(ctx);
+        unsigned f = 0;
+        size_t i;
+        json_t *v;
+        json_array_foreach(flags, i, v) {
+                const char *name = json_string_value(v);
+                if (streq_ptr(name, "SECCOMP_FILTER_FLAG_LOG"))
+                        f |= SECCOMP_FILTER_FLAG_LOG;
+                else if (streq_ptr(name, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"))
+                        f |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+        }
+        return f;
+}
+
+/* The BPF program libseccomp would load for ctx, through a memfd. */
+static int export_bpf(scmp_filter_ctx ctx, struct runtime_seccomp *f, struct pea_error **err)
+{
+        _cleanup_close_ int fd = memfd_create("pea-seccomp", MFD_CLOEXEC);
+        if (fd < 0)
+                return pea_error_syscall(err, errno, "creating a memfd");
+        int r = seccomp_export_bpf(ctx, fd);
         if (r < 0)
-                return pea_error_syscall(err, -r, "loading the seccomp filter");
+                return pea_error_syscall(err, -r, "generating the seccomp filter");
+        off_t len = lseek(fd, 0, SEEK_END);
+        if (len <= 0 || len % sizeof(struct sock_filter) != 0
+            || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return pea_error_set(err, EINVAL, "the seccomp filter has an invalid size");
+        f->prog.len = (unsigned short)(len / sizeof(struct sock_filter));
+        f->prog.filter = xmalloc((size_t)len);
+        if (pread(fd, f->prog.filter, (size_t)len, 0) != len)
+                return pea_error_syscall(err, errno, "reading the seccomp filter");
         return 0;
 }
 
-void *runtime_seccomp_free(void *ctx)
+/*
+ * The cache: <dir>/<sha256 of the profile and libseccomp's version>.bpf holds
+ * the program, so a profile seen before costs a file read, not a compile.
+ */
+static char *cache_path(const char *dir, json_t *seccomp)
 {
-        if (ctx)
-                seccomp_release(ctx);
+        if (!dir)
+                return NULL;
+        _cleanup_free_ char *text = json_dumps(seccomp, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!text)
+                return NULL;
+        const struct scmp_version *v = seccomp_version();
+        _cleanup_free_ char *salt =
+                xasprintf("pea-seccomp-1 %u.%u.%u\n", v->major, v->minor, v->micro);
+        struct pea_sha sha;
+        char hex[PEA_SHA_MAX_HEX];
+        pea_sha_init(&sha, PEA_SHA256);
+        pea_sha_update(&sha, salt, strlen(salt));
+        pea_sha_update(&sha, text, strlen(text));
+        pea_sha_final_hex(&sha, false, hex);
+        return xasprintf("%s/%s.bpf", dir, hex);
+}
+
+static bool cache_read(const char *path, struct runtime_seccomp *f)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        if (!path
+            || pea_read_file_at(AT_FDCWD, path, BPF_MAXINSNS * sizeof(struct sock_filter), &data,
+                                &len, NULL)
+                       < 0)
+                return false;
+        if (len == 0 || len % sizeof(struct sock_filter) != 0)
+                return false;
+        f->prog.len = (unsigned short)(len / sizeof(struct sock_filter));
+        f->prog.filter = (struct sock_filter *)TAKE_PTR(data);
+        return true;
+}
+
+static void cache_write(const char *path, const struct runtime_seccomp *f)
+{
+        if (!path)
+                return;
+        _cleanup_free_ char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return;
+        /* A lost or torn write only costs the next run a compile. */
+        (void)pea_write_file_replace_at(AT_FDCWD, path, f->prog.filter,
+                                        f->prog.len * sizeof(struct sock_filter), 0600, NULL);
+}
+
+int runtime_seccomp_build(json_t *seccomp, const char *cache_dir, void **ret,
+                          struct pea_error **err)
+{
+        _cleanup_free_ struct runtime_seccomp *f = xcalloc(1, sizeof(*f));
+        f->flags = filter_flags(json_object_get(seccomp, "flags"));
+        _cleanup_free_ char *path = cache_path(cache_dir, seccomp);
+        if (cache_read(path, f)) {
+                *ret = TAKE_PTR(f);
+                return 0;
+        }
+        scmp_filter_ctx ctx = NULL;
+        int r = compile(seccomp, &ctx, err);
+        if (r < 0)
+                return r;
+        r = export_bpf(ctx, f, err);
+        seccomp_release(ctx);
+        if (r < 0) {
+                free(f->prog.filter);
+                return r;
+        }
+        cache_write(path, f);
+        *ret = TAKE_PTR(f);
+        return 0;
+}
+
+char *pea_runtime_seccomp_cache_dir(const char *run_root)
+{
+        return run_root ? xasprintf("%s/seccomp", run_root) : NULL;
+}
+
+int runtime_seccomp_load(void *filter, struct pea_error **err)
+{
+        const struct runtime_seccomp *f = filter;
+        if (!f)
+                return 0;
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &f->prog) < 0)
+                return pea_error_syscall(err, errno, "loading the seccomp filter");
+        return 0;
+}
+
+void *runtime_seccomp_free(void *filter)
+{
+        struct runtime_seccomp *f = filter;
+        if (f) {
+                free(f->prog.filter);
+                free(f);
+        }
         return NULL;
 }

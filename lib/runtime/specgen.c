@@ -743,7 +743,7 @@ int pea_spec_write(const char *bundle_dir, const json_t *spec, struct pea_error 
                 return pea_error_syscall(err, errno, "opening bundle '%s'", bundle_dir);
         _cleanup_free_ char *s = pea_spec_dumps(spec);
         _cleanup_free_ char *data = xasprintf("%s\n", s);
-        int r = pea_write_file_atomic_at(dfd, "config.json", data, strlen(data), 0600, err);
+        int r = pea_write_file_replace_at(dfd, "config.json", data, strlen(data), 0600, err);
         if (r < 0)
                 return pea_error_wrap(err, "writing the OCI config of '%s'", bundle_dir);
         return 0;

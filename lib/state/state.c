@@ -287,6 +287,8 @@ static int pragmas_once(struct pea_state *s, void *userdata _unused_, struct pea
         return state_exec(s, "PRAGMA synchronous=NORMAL", err);
 }
 
+#define STATE_WAL_PAGES 48
+
 int pea_state_open(const char *path, struct pea_state **ret, struct pea_error **err)
 {
         int r = precreate(path, err);
@@ -304,6 +306,14 @@ int pea_state_open(const char *path, struct pea_state **ret, struct pea_error **
                 return state_sql_error(s, rc, err, "opening state database '%s'", path);
         (void)sqlite3_extended_result_codes(s->db, 1);
         (void)sqlite3_busy_timeout(s->db, STATE_BUSY_TIMEOUT_MS);
+        /*
+         * The last connection to close would checkpoint the WAL into the
+         * database and fsync both: every command paid for it. The WAL stays
+         * instead, kept short by checkpoints every STATE_WAL_PAGES pages,
+         * since the next first opener reads all of it (recovery).
+         */
+        (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+        (void)sqlite3_wal_autocheckpoint(s->db, STATE_WAL_PAGES);
 
         r = with_retries(s, pragmas_once, NULL, err);
         if (r >= 0)

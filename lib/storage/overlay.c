@@ -206,6 +206,13 @@ static int overlay_mount(struct pea_storage *s, const char *id, struct pea_error
         _cleanup_free_ char *opts =
                 xasprintf("lowerdir=%s,upperdir=containers/%s/upper,workdir=containers/%s/work%s",
                           lower, id, id, s->rootless ? ",userxattr" : "");
+        _cleanup_free_ char *marker = storage_container_path(s, id, "volatile");
+        if (pea_path_exists(marker)) {
+                /* No syncs of the upper layer, unmount included (kernel 5.10+). */
+                _cleanup_free_ char *vopts = xasprintf("%s,volatile", opts);
+                if (mount_in(s->graph_root, merged, vopts, NULL) == 0)
+                        return 0;
+        }
         return mount_in(s->graph_root, merged, opts, err);
 }
 

@@ -377,7 +377,7 @@ static int record_write(const struct pea_storage *s, const char *id, const char 
                                              merged, "pid", (int)getpid());
         _cleanup_free_ char *text = pea_json_dumps(j, 0);
         _cleanup_free_ char *data = xasprintf("%s\n", text);
-        return pea_write_file_atomic_at(AT_FDCWD, path, data, strlen(data), 0600, err);
+        return pea_write_file_replace_at(AT_FDCWD, path, data, strlen(data), 0600, err);
 }
 
 static void record_delete(const struct pea_storage *s, const char *id)
@@ -453,6 +453,19 @@ int pea_storage_create(struct pea_storage *s, const char *id, const char *const 
         r = create_locked(s, id, lower_dirs, n, err);
         if (r < 0)
                 return pea_error_wrap(err, "creating storage of container '%s'", id);
+        return 0;
+}
+
+int pea_storage_set_volatile(struct pea_storage *s, const char *id, struct pea_error **err)
+{
+        int r = check_id(id, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *marker = storage_container_path(s, id, "volatile");
+        _cleanup_close_ int fd =
+                open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0)
+                return pea_error_syscall(err, errno, "creating '%s'", marker);
         return 0;
 }
 

@@ -98,6 +98,14 @@ int pea_storage_create(struct pea_storage *s, const char *id, const char *const 
                        struct pea_error **err);
 
 /*
+ * Marks a created container's storage volatile: its writable layer is never
+ * synced (overlay's "volatile" where the kernel has it), so unmounting costs
+ * no sync of the whole file system. For containers removed at exit (--rm),
+ * whose changes nobody reads after a crash.
+ */
+int pea_storage_set_volatile(struct pea_storage *s, const char *id, struct pea_error **err);
+
+/*
  * Mounts the container's root file system and returns its path in
  * *ret_merged_path (may be NULL). Already mounted: returns the path.
  */

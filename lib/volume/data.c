@@ -8,15 +8,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <jansson.h>
 
 #include "layer/layer.h"
 #include "state/state.h"
 #include "volume-internal.h"
+
+#ifndef SYS_openat2
+#        define SYS_openat2 437
+#endif
 
 /* Directory depth at which chown gives up (a cap on recursion). */
 #define CHOWN_MAX_DEPTH 256
@@ -127,13 +134,49 @@ static int copy_root_attrs(int src_fd, int dfd, struct pea_error **err)
         return 0;
 }
 
-static int do_copy_up(struct pea_volume *vol, const char *src_dir, struct pea_error **err)
+/* Without openat2: each component in turn, refusing any symlink. */
+static int open_beneath_fallback(int root_fd, const char *path)
 {
-        _cleanup_close_ int src = open(src_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (src < 0 && (errno == ENOENT || errno == ENOTDIR))
-                return 0;
-        if (src < 0)
-                return pea_error_syscall(err, errno, "opening '%s'", src_dir);
+        _cleanup_close_ int fd = openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        _cleanup_strv_ char **parts = strv_split(path, "/");
+        STRV_FOREACH(c, parts) {
+                if (streq(*c, ".") || streq(*c, ".."))
+                        return -EINVAL;
+                int next = openat(fd, *c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return -errno;
+                (void)close(fd);
+                fd = next;
+        }
+        int dir = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return dir < 0 ? -errno : dir;
+}
+
+int volume_open_dir_in_root(int root_fd, const char *path)
+{
+        struct open_how how = {
+                .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        if (getenv("PEA_NO_OPENAT2"))
+                return open_beneath_fallback(root_fd, path);
+        for (int i = 0; i < 8; i++) {
+                long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+                if (fd >= 0)
+                        return (int)fd;
+                if (errno == ENOSYS)
+                        return open_beneath_fallback(root_fd, path);
+                if (errno != EAGAIN && errno != EINTR)
+                        return -errno;
+        }
+        return -EAGAIN;
+}
+
+static int do_copy_up(struct pea_volume *vol, int src_fd, struct pea_error **err)
+{
+        _cleanup_close_ int src = src_fd;
         _cleanup_close_ int dfd = open_data(vol, err);
         if (dfd < 0)
                 return dfd;
@@ -151,15 +194,17 @@ static int do_copy_up(struct pea_volume *vol, const char *src_dir, struct pea_er
         return r < 0 ? r : copy;
 }
 
-int pea_volume_copy_up(struct pea_volume *vol, struct pea_state *s, const char *src_dir,
-                       struct pea_error **err)
+/* Copies from src (an fd it takes; -ENOENT/-ENOTDIR: nothing to copy). */
+static int copy_up_fd(struct pea_volume *vol, struct pea_state *s, int src, const char *what,
+                      struct pea_error **err)
 {
-        if (!vol->row.needs_copy_up || volume_option(vol, "nocopy"))
-                return 0;
-        int r = do_copy_up(vol, src_dir, err);
+        int r = 0;
+        if (src >= 0)
+                r = do_copy_up(vol, src, err);
+        else if (src != -ENOENT && src != -ENOTDIR)
+                r = pea_error_syscall(err, -src, "opening '%s'", what);
         if (r < 0)
-                return pea_error_wrap(err, "copying up '%s' into volume '%s'", src_dir,
-                                      vol->row.name);
+                return pea_error_wrap(err, "copying up '%s' into volume '%s'", what, vol->row.name);
         vol->row.needs_copy_up = false;
         if (s) {
                 int q = pea_state_volume_update(s, &vol->row, err);
@@ -167,6 +212,23 @@ int pea_volume_copy_up(struct pea_volume *vol, struct pea_state *s, const char *
                         return q;
         }
         return r;
+}
+
+int pea_volume_copy_up(struct pea_volume *vol, struct pea_state *s, const char *src_dir,
+                       struct pea_error **err)
+{
+        if (!vol->row.needs_copy_up || volume_option(vol, "nocopy"))
+                return 0;
+        int src = open(src_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return copy_up_fd(vol, s, src < 0 ? -errno : src, src_dir, err);
+}
+
+int pea_volume_copy_up_at(struct pea_volume *vol, struct pea_state *s, int root_fd,
+                          const char *path, struct pea_error **err)
+{
+        if (!vol->row.needs_copy_up || volume_option(vol, "nocopy"))
+                return 0;
+        return copy_up_fd(vol, s, volume_open_dir_in_root(root_fd, path), path, err);
 }
 
 /* ---- chown --------------------------------------------------------------------------------- */
@@ -211,20 +273,62 @@ static int chown_children(int dfd, uid_t uid, gid_t gid, int depth, struct pea_e
         return r;
 }
 
+int pea_volume_chown_path(const char *path, uid_t uid, gid_t gid, struct pea_error **err)
+{
+        _cleanup_close_ int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return pea_error_syscall(err, errno, "opening '%s'", path);
+        if (fchown(dfd, uid, gid) < 0)
+                return pea_error_syscall(err, errno, "chowning '%s'", path);
+        return chown_children(dfd, uid, gid, 0, err);
+}
+
 int pea_volume_chown(struct pea_volume *vol, uid_t uid, gid_t gid, struct pea_error **err)
 {
-        _cleanup_close_ int dfd = open_data(vol, err);
-        if (dfd < 0)
-                return dfd;
-        int r = 0;
-        if (fchown(dfd, uid, gid) < 0)
-                r = pea_error_syscall(err, errno, "chowning '%s'", vol->row.mountpoint);
-        if (r >= 0)
-                r = chown_children(dfd, uid, gid, 0, err);
+        int r = pea_volume_chown_path(vol->row.mountpoint, uid, gid, err);
         if (r < 0)
                 return pea_error_wrap(err, "chowning volume '%s' to %u:%u", vol->row.name,
                                       (unsigned)uid, (unsigned)gid);
         return 0;
+}
+
+/* ---- first use: podman's fixVolumePermissions ------------------------------------------- */
+
+/* _data gets the owner and mode of the directory at dest in the rootfs, when there is one. */
+static int match_dest(int dfd, int root_fd, const char *dest, struct pea_error **err)
+{
+        _cleanup_close_ int src = volume_open_dir_in_root(root_fd, dest);
+        if (src == -ENOENT || src == -ENOTDIR)
+                return 0;
+        if (src < 0)
+                return pea_error_syscall(err, -src, "opening '%s'", dest);
+        struct stat st;
+        if (fstat(src, &st) < 0)
+                return pea_error_syscall(err, errno, "reading '%s'", dest);
+        if (fchown(dfd, st.st_uid, st.st_gid) < 0 && !single_id_mapped())
+                return pea_error_syscall(err, errno, "chowning a volume directory");
+        if (fchmod(dfd, st.st_mode & 07777) < 0)
+                return pea_error_syscall(err, errno, "changing a volume directory's mode");
+        return 0;
+}
+
+int pea_volume_fix_permissions(struct pea_volume *vol, struct pea_state *s, int root_fd,
+                               const char *dest, uid_t uid, gid_t gid, struct pea_error **err)
+{
+        if (!vol->row.needs_chown)
+                return 0;
+        _cleanup_close_ int dfd = open_data(vol, err);
+        if (dfd < 0)
+                return dfd;
+        int r = 0;
+        if (fchown(dfd, uid, gid) < 0 && !single_id_mapped())
+                r = pea_error_syscall(err, errno, "chowning '%s'", vol->row.mountpoint);
+        if (r >= 0)
+                r = match_dest(dfd, root_fd, dest, err);
+        if (r < 0)
+                return pea_error_wrap(err, "setting the owner of volume '%s'", vol->row.name);
+        vol->row.needs_chown = false;
+        return s ? pea_state_volume_update(s, &vol->row, err) : 0;
 }
 
 /* ---- mounts -------------------------------------------------------------------------------- */

@@ -24,3 +24,10 @@ int volume_parse_labels(char *const *labels, json_t **ret, struct pea_error **er
 
 /* Unmounts _data if it is a mount point (lazy), ignoring "not mounted". */
 int volume_force_umount(const struct pea_volume *vol, struct pea_error **err);
+
+/*
+ * Opens the directory path inside root_fd as if root_fd were "/" (openat2
+ * RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS; without openat2 or with
+ * PEA_NO_OPENAT2 set, no symlink at all). Returns the fd or -errno.
+ */
+int volume_open_dir_in_root(int root_fd, const char *path);

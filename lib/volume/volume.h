@@ -153,8 +153,27 @@ int pea_volume_import(struct pea_volume *vol, int fd, struct pea_error **err);
 int pea_volume_copy_up(struct pea_volume *vol, struct pea_state *s, const char *src_dir,
                        struct pea_error **err);
 
+/*
+ * The same with the source directory path resolved inside root_fd (the
+ * container's rootfs) as if it were "/": symlinks in the image cannot lead
+ * out of it.
+ */
+int pea_volume_copy_up_at(struct pea_volume *vol, struct pea_state *s, int root_fd,
+                          const char *path, struct pea_error **err);
+
+/*
+ * First use by a container whose process runs as uid:gid (podman's
+ * fixVolumePermissions): while NeedsChown, _data is given to uid:gid, then
+ * the owner and mode of the directory dest inside root_fd (the rootfs) when
+ * the image has one. NeedsChown is then cleared (in s, when not NULL).
+ */
+int pea_volume_fix_permissions(struct pea_volume *vol, struct pea_state *s, int root_fd,
+                               const char *dest, uid_t uid, gid_t gid, struct pea_error **err);
+
 /* `:U`: chowns _data and everything in it (not following symlinks). */
 int pea_volume_chown(struct pea_volume *vol, uid_t uid, gid_t gid, struct pea_error **err);
+/* The same for any directory (a bind mount's source with `:U`). */
+int pea_volume_chown_path(const char *path, uid_t uid, gid_t gid, struct pea_error **err);
 
 /* True for volumes with a "type" or "device" option, which pea_volume_mount() mounts. */
 bool pea_volume_needs_mount(const struct pea_volume *vol);

@@ -127,3 +127,44 @@ $output"
         run "$QUADLET" --no-such-flag /tmp
         [ "$status" -eq 2 ] || die "bad flag: expected exit code 2, got $status"
 }
+
+# The units of the fixtures pea can run here (busybox, no pod or network
+# units) run under tests/tools/unit-harness, which plays systemd: order,
+# environment, NOTIFY_SOCKET (READY=1, MAINPID), %t/%N, ExecStop/ExecStopPost.
+@test "quadlet: basic and job units run under the unit harness" {
+        [ -n "${PEA_REGISTRY:-}" ] || skip "no test registry: PEA_REGISTRY is not set"
+        local harness=$BATS_TEST_DIRNAME/../tools/unit-harness
+        [ -x "$harness" ] || die "tests/tools/unit-harness not found"
+        local pea_bin
+        pea_bin=$(cd "$(dirname "$PEA")" && pwd)/$(basename "$PEA")
+        # the fixtures' image, from the test registry
+        run_pea pull -q --tls-verify=false "$PEA_REGISTRY/busybox"
+        run_pea tag "$PEA_REGISTRY/busybox" docker.io/library/busybox:latest
+        # the units' pea, with the test's store
+        mkdir -p "$OUT/bin"
+        local gopts=''
+        [ -n "${PEA_TEST_ROOT:-}" ] && gopts+=" --root '$PEA_TEST_ROOT'"
+        [ -n "${PEA_TEST_RUNROOT:-}" ] && gopts+=" --runroot '$PEA_TEST_RUNROOT'"
+        printf '#!/bin/sh\nexec "%s"%s "$@"\n' "$pea_bin" "$gopts" >"$OUT/bin/pea"
+        chmod +x "$OUT/bin/pea"
+        run env QUADLET_UNIT_DIRS="$FIXTURES" PEA_BINARY="$OUT/bin/pea" "$QUADLET" "$OUT/gen"
+        [ "$status" -eq 0 ] || die "pea-quadlet failed ($status): $output"
+        local pass=() v
+        for v in HOME XDG_DATA_HOME XDG_CONFIG_HOME; do pass+=(--pass-env "$v"); done
+
+        run "$harness" "${pass[@]}" --between "\"$OUT/bin/pea\" container exists systemd-basic" \
+                run "$OUT/gen/basic.service"
+        echo "$output"
+        [ "$status" -eq 0 ] || die "basic.service failed under the harness"
+        [[ $output == *"basic.service: MAINPID: ok"* ]] || die "basic.service: no MAINPID check"
+        run_pea '?' container exists systemd-basic
+        [ "$status" -eq 1 ] || die "systemd-basic still exists after the unit stopped"
+
+        run "$harness" "${pass[@]}" run "$OUT/gen/job.service"
+        echo "$output"
+        [ "$status" -eq 0 ] || die "job.service failed under the harness"
+        [[ $output == *"ExecStart: ok"*"done"* ]] || die "job.service did not print done"
+        run_pea '?' container exists systemd-job
+        [ "$status" -eq 1 ] || die "systemd-job still exists (--rm)"
+        run_pea untag docker.io/library/busybox:latest
+}

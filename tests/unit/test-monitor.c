@@ -22,6 +22,7 @@
 #include "base.h"
 #include "monitor/monitor-internal.h"
 #include "monitor/monitor.h"
+#include "runtime/runtime.h"
 #include "state/state.h"
 
 /*
@@ -343,6 +344,8 @@ START_TEST(restart_on_failure)
         get_row(&row);
         ck_assert_str_eq(row.state, "exited");
         ck_assert_int_eq(row.exit_code, 1);
+        /* inspect's RestartCount */
+        ck_assert_int_eq(json_integer_value(json_object_get(row.config, "RestartCount")), 2);
         pea_container_row_done(&row);
 }
 
@@ -739,7 +742,137 @@ START_TEST(spawn_failure)
 
 END_TEST
 
+START_TEST(health_run_once)
+{
+        struct pea_monitor_config cfg;
+        pid_t mon = 0, ctr = 0;
+        _cleanup_error_ struct pea_error *err = NULL;
+        config(&cfg, "sleep 30");
+        spawn(&cfg, &mon, &ctr);
+        struct pea_monitor_health h = cfg.health;
+        char *test[] = {"sh", "-c", "echo checked; test -f /tmp/ok", NULL};
+        h.test = test;
+        h.retries = 2;
+        _cleanup_free_ char *s1 = NULL, *s2 = NULL, *s3 = NULL;
+        bool unhealthy = true;
+        /* one failure of two allowed: still starting */
+        ck_assert_int_eq(pea_monitor_health_run(ctr, &h, NULL, NULL, NULL, monitor_now_ns(), &s1,
+                                                &unhealthy, &err),
+                         0);
+        ck_assert(!unhealthy);
+        _cleanup_json_ json_t *j1 = json_loads(s1, 0, NULL);
+        ck_assert_str_eq(pea_json_path_string(j1, "Status", ""), "starting");
+        ck_assert_int_eq(json_integer_value(json_object_get(j1, "FailingStreak")), 1);
+        json_t *log1 = json_array_get(json_object_get(j1, "Log"), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(log1, "Output")), "checked\n");
+        /* the second, carried on from the first state: unhealthy, the action is due */
+        ck_assert_int_eq(pea_monitor_health_run(ctr, &h, NULL, NULL, s1, monitor_now_ns(), &s2,
+                                                &unhealthy, &err),
+                         0);
+        ck_assert(unhealthy);
+        _cleanup_json_ json_t *j2 = json_loads(s2, 0, NULL);
+        ck_assert_str_eq(pea_json_path_string(j2, "Status", ""), "unhealthy");
+        ck_assert_int_eq(json_array_size(json_object_get(j2, "Log")), 2);
+        char *touch[] = {"touch", "/tmp/ok", NULL};
+        int code = -1;
+        ck_assert_int_eq(pea_monitor_exec_in(ctr, touch, NULL, NULL, 0, &code, NULL, &err), 0);
+        ck_assert_int_eq(pea_monitor_health_run(ctr, &h, NULL, NULL, s2, monitor_now_ns(), &s3,
+                                                &unhealthy, &err),
+                         0);
+        ck_assert(!unhealthy);
+        _cleanup_json_ json_t *j3 = json_loads(s3, 0, NULL);
+        ck_assert_str_eq(pea_json_path_string(j3, "Status", ""), "healthy");
+        ck_assert_int_eq(json_integer_value(json_object_get(j3, "FailingStreak")), 0);
+        ck_assert_int_eq(kill(ctr, SIGKILL), 0);
+        wait_gone(mon, 5000);
+}
+
+END_TEST
+
+/* pea exec's runtime part: runs argv in the container, returns the exit code and stdout. */
+static int exec_capture(pid_t ctr, const struct pea_runtime_exec_opts *base, char **argv,
+                        char **ret_out)
+{
+        _cleanup_error_ struct pea_error *err = NULL;
+        int p[2];
+        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+        struct pea_runtime_exec_opts o = *base;
+        o.args = argv;
+        o.stdio[0] = -1;
+        o.stdio[1] = p[1];
+        o.stdio[2] = -1;
+        pid_t pid = 0;
+        int r = pea_runtime_exec(tmpdir, ctr, &o, &pid, NULL, &err);
+        (void)close(p[1]);
+        if (r < 0) {
+                (void)close(p[0]);
+                return -pea_runtime_error_exit_code(err);
+        }
+        char buf[4096];
+        ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+        (void)close(p[0]);
+        buf[n > 0 ? n : 0] = '\0';
+        *ret_out = xstrdup(buf);
+        int st = 0;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        return pea_runtime_exit_status(st);
+}
+
+START_TEST(exec_process)
+{
+        struct pea_monitor_config cfg;
+        pid_t mon = 0, ctr = 0;
+        config(&cfg, "sleep 30");
+        spawn(&cfg, &mon, &ctr);
+        char *env[] = {"FOO=bar", "PATH=/bin:/usr/bin", NULL};
+        struct pea_runtime_exec_opts o = {.env = env, .cwd = "/tmp"};
+        char *a1[] = {"sh", "-c", "echo $FOO $PATH $(pwd) $(hostname) $$; exit 7", NULL};
+        _cleanup_free_ char *out = NULL;
+        ck_assert_int_eq(exec_capture(ctr, &o, a1, &out), 7);
+        /* not pid 1 nor 2: inside the container's pid namespace, next to its init */
+        ck_assert_msg(strncmp(out, "bar /bin:/usr/bin /tmp pea-test ", 32) == 0, "%s", out);
+        long long inner = 0;
+        ck_assert_int_eq(safe_atoll(strstrip(out + 32), &inner), 0);
+        ck_assert_int_gt(inner, 1);
+        ck_assert_int_lt(inner, 100);
+        char *a2[] = {"no-such-command", NULL}, *a3[] = {"/tmp", NULL};
+        ck_assert_int_eq(exec_capture(ctr, &o, a2, &out), -127);
+        ck_assert_int_eq(exec_capture(ctr, &o, a3, &out), -126);
+        ck_assert_int_eq(kill(ctr, SIGKILL), 0);
+        wait_gone(mon, 5000);
+}
+
+END_TEST
+
 /* ---- parsers ------------------------------------------------------------ */
+
+START_TEST(durations)
+{
+        int64_t ns = -1;
+        const int64_t s = INT64_C(1000000000);
+        ck_assert_int_eq(pea_monitor_duration_parse("30s", &ns, NULL), 0);
+        ck_assert_int_eq(ns, 30 * s);
+        ck_assert_int_eq(pea_monitor_duration_parse("1m30s", &ns, NULL), 0);
+        ck_assert_int_eq(ns, 90 * s);
+        ck_assert_int_eq(pea_monitor_duration_parse("1.5h", &ns, NULL), 0);
+        ck_assert_int_eq(ns, 5400 * s);
+        ck_assert_int_eq(pea_monitor_duration_parse("500ms", &ns, NULL), 0);
+        ck_assert_int_eq(ns, s / 2);
+        ck_assert_int_eq(pea_monitor_duration_parse("2us3ns", &ns, NULL), 0);
+        ck_assert_int_eq(ns, 2003);
+        ck_assert_int_eq(pea_monitor_duration_parse("0", &ns, NULL), 0);
+        ck_assert_int_eq(ns, 0);
+        _cleanup_error_ struct pea_error *err = NULL;
+        ck_assert_int_eq(pea_monitor_duration_parse("10", &ns, &err), -EINVAL);
+        ck_assert_str_eq(err->msg, "time: invalid duration \"10\"");
+        const char *bad[] = {"", "-1s", "1x", "s", "1s2", "+3s", "1e400h", "9999999999h"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_msg(pea_monitor_duration_parse(bad[i], &ns, NULL) == -EINVAL,
+                              "'%s' parsed", bad[i]);
+        ck_assert_int_eq(ns, 0);
+}
+
+END_TEST
 
 START_TEST(parse_options)
 {
@@ -828,6 +961,7 @@ static Suite *monitor_suite(void)
         TCase *p = tcase_create("parse");
         tcase_add_test(p, parse_options);
         tcase_add_test(p, argv_round_trip);
+        tcase_add_test(p, durations);
         suite_add_tcase(s, p);
         TCase *tc = tcase_create("containers");
         tcase_add_checked_fixture(tc, setup, teardown);
@@ -841,6 +975,8 @@ static Suite *monitor_suite(void)
         tcase_add_test(tc, healthcheck);
         tcase_add_test(tc, health_on_failure_kill);
         tcase_add_test(tc, health_timeout);
+        tcase_add_test(tc, health_run_once);
+        tcase_add_test(tc, exec_process);
         tcase_add_test(tc, sd_notify);
         tcase_add_test(tc, attach_output);
         tcase_add_test(tc, attach_input);

@@ -224,6 +224,47 @@ START_TEST(ports_json_and_allocate)
 
 END_TEST
 
+START_TEST(ports_merge_and_check_free)
+{
+        struct pea_ports p = {NULL, 0}, back = {NULL, 0};
+        _cleanup_error_ struct pea_error *err = NULL;
+        ck_assert_int_eq(pea_port_parse("18090-18092:90-92/udp", &p, &err), 0);
+        ck_assert_int_eq(pea_port_parse("127.0.0.1:8080:80", &p, &err), 0);
+        ck_assert_int_eq(pea_port_parse("8081:81", &p, &err), 0);
+        _cleanup_json_ json_t *j = pea_ports_to_json(&p);
+        ck_assert_int_eq(pea_ports_from_json(j, &back, &err), 0);
+        ck_assert_uint_eq(back.n, 5);
+        pea_ports_merge(&back);
+        /* the udp range comes back whole; 8081 is on another address than 8080 */
+        ck_assert_uint_eq(back.n, 3);
+        _cleanup_free_ char *text = pea_ports_format(&back);
+        ck_assert_str_eq(text, "0.0.0.0:18090-18092->90-92/udp, 127.0.0.1:8080->80/tcp, "
+                               "0.0.0.0:8081->81/tcp");
+        pea_ports_done(&back);
+
+        /* a host port someone listens on is refused with podman's words */
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(a);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+        ck_assert_int_eq(listen(fd, 1), 0);
+        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+        _cleanup_free_ char *spec = xasprintf("127.0.0.1:%u:80", ntohs(a.sin_port));
+        struct pea_ports busy = {NULL, 0};
+        ck_assert_int_eq(pea_port_parse(spec, &busy, &err), 0);
+        ck_assert_int_eq(pea_ports_check_free(&busy, &err), -EADDRINUSE);
+        _cleanup_free_ char *want =
+                xasprintf("cannot expose port %u: address already in use", ntohs(a.sin_port));
+        ck_assert_str_eq(err->msg, want);
+        pea_error_clear(&err);
+        close(fd);
+        ck_assert_int_eq(pea_ports_check_free(&busy, &err), 0);
+        pea_ports_done(&busy);
+        pea_ports_done(&p);
+}
+
+END_TEST
+
 /* ---- files ---- */
 
 START_TEST(hosts_file)
@@ -819,6 +860,7 @@ static Suite *network_suite(void)
         tcase_add_test(tc, port_parse_valid);
         tcase_add_test(tc, port_parse_invalid);
         tcase_add_test(tc, ports_json_and_allocate);
+        tcase_add_test(tc, ports_merge_and_check_free);
         tcase_add_test(tc, hosts_file);
         tcase_add_test(tc, resolv_file);
         tcase_add_test(tc, bad_backend);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -1248,16 +1249,74 @@ START_TEST(seccomp_build)
         json_array_append_new(
                 json_object_get(f, "syscalls"),
                 json_pack("{s:[s], s:s}", "names", "no_such_syscall", "action", "SCMP_ACT_LOG"));
-        ck_assert_msg(runtime_seccomp_build(f, &ctx, &err) == 0, "%s", err ? err->msg : "");
+        ck_assert_msg(runtime_seccomp_build(f, NULL, &ctx, &err) == 0, "%s", err ? err->msg : "");
         ck_assert_ptr_nonnull(ctx);
         ctx = runtime_seccomp_free(ctx);
         json_object_set_new(f, "syscalls",
                             json_pack("[{s:[s], s:s, s:[{s:i, s:i, s:s}]}]", "names", "read",
                                       "action", "SCMP_ACT_ERRNO", "args", "index", 0, "value", 0,
                                       "op", "SCMP_CMP_BOGUS"));
-        ck_assert_int_eq(runtime_seccomp_build(f, &ctx, &err), -EINVAL);
+        ck_assert_int_eq(runtime_seccomp_build(f, NULL, &ctx, &err), -EINVAL);
         ck_assert_ptr_nonnull(strstr(err->msg, "invalid seccomp operator 'SCMP_CMP_BOGUS'"));
         ck_assert_ptr_null(ctx);
+        json_decref(f);
+}
+
+END_TEST
+
+/* 0 when mkdir fails with EPERM after loading filter in a child, else 1. */
+static int mkdir_blocked_in_child(void *filter)
+{
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                _cleanup_free_ char *d = tpath("blocked");
+                (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                if (runtime_seccomp_load(filter, NULL) < 0)
+                        _exit(2);
+                _exit(mkdir(d, 0755) < 0 && errno == EPERM ? 0 : 1);
+        }
+        int status = 0;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+}
+
+/* A compiled program is cached by profile; the cached one works the same. */
+START_TEST(seccomp_cache)
+{
+        _cleanup_free_ char *cache = tpath("cache");
+        json_t *f = mkdir_filter();
+        void *a = NULL, *b = NULL;
+        ck_assert_int_eq(runtime_seccomp_build(f, cache, &a, NULL), 0);
+        _cleanup_closedir_ DIR *d = opendir(cache);
+        ck_assert_ptr_nonnull(d);
+        struct dirent *de;
+        _cleanup_free_ char *name = NULL;
+        while ((de = readdir(d)))
+                if (endswith(de->d_name, ".bpf"))
+                        name = xstrdup(de->d_name);
+        ck_assert_ptr_nonnull(name);
+        ck_assert_int_eq(strlen(name), 64 + 4);
+        ck_assert_int_eq(runtime_seccomp_build(f, cache, &b, NULL), 0);
+        ck_assert_int_eq(mkdir_blocked_in_child(a), 0);
+        ck_assert_int_eq(mkdir_blocked_in_child(b), 0);
+        /* Another profile, another entry; a corrupt entry is compiled again. */
+        _cleanup_free_ char *file = xasprintf("%s/%s", cache, name);
+        ck_assert_int_eq(pea_write_file_atomic_at(AT_FDCWD, file, "bad", 3, 0600, NULL), 0);
+        b = runtime_seccomp_free(b);
+        ck_assert_int_eq(runtime_seccomp_build(f, cache, &b, NULL), 0);
+        ck_assert_int_eq(mkdir_blocked_in_child(b), 0);
+        json_object_set_new(f, "defaultAction", json_string("SCMP_ACT_LOG"));
+        void *c = NULL;
+        ck_assert_int_eq(runtime_seccomp_build(f, cache, &c, NULL), 0);
+        size_t n = 0;
+        rewinddir(d);
+        while ((de = readdir(d)))
+                n += endswith(de->d_name, ".bpf");
+        ck_assert_uint_eq(n, 2);
+        runtime_seccomp_free(a);
+        runtime_seccomp_free(b);
+        runtime_seccomp_free(c);
         json_decref(f);
 }
 
@@ -1277,6 +1336,7 @@ static Suite *runtime_suite(bool root)
         tcase_add_test(tc, sync_messages);
         tcase_add_test(tc, exit_codes);
         tcase_add_test(tc, seccomp_build);
+        tcase_add_test(tc, seccomp_cache);
         suite_add_tcase(s, tc);
         if (!root)
                 return s;

@@ -391,6 +391,44 @@ START_TEST(overlay_lifecycle)
 
 END_TEST
 
+/* Whether the mount at path shows opt in /proc/self/mountinfo (6.x: "fsync=volatile"). */
+static bool mount_has_option(const char *path, const char *opt)
+{
+        _cleanup_free_ char *info = NULL;
+        ck_assert_int_eq(
+                pea_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 1 << 22, &info, NULL, NULL), 0);
+        _cleanup_strv_ char **lines = strv_split(info, "\n");
+        _cleanup_free_ char *word = xasprintf(" %s ", path);
+        STRV_FOREACH(l, lines)
+                if (strstr(*l, word) && strstr(*l, opt))
+                        return true;
+        return false;
+}
+
+/* A volatile container's overlay is mounted with "volatile", the others without. */
+START_TEST(overlay_volatile)
+{
+        if (skip_unless_root())
+                return;
+        _cleanup_(pea_storage_freep) struct pea_storage *s = open_ok("overlay", false);
+        _cleanup_strv_ char **lowers = make_layers(WH_TRUSTED);
+        create_ok(s, "c1", lowers);
+        create_ok(s, "c2", lowers);
+        _cleanup_error_ struct pea_error *err = NULL;
+        ck_assert_int_eq(pea_storage_set_volatile(s, "c2", &err), 0);
+        ck_assert_int_eq(pea_storage_set_volatile(s, "../x", &err), -EINVAL);
+        _cleanup_free_ char *m1 = mount_ok(s, "c1"), *m2 = mount_ok(s, "c2");
+        ck_assert(!mount_has_option(m1, "volatile"));
+        ck_assert(mount_has_option(m2, "volatile"));
+        put(m2, "new", "hello");
+        check_merged(m2);
+        umount_ok(s, "c2");
+        remove_ok(s, "c1");
+        remove_ok(s, "c2");
+}
+
+END_TEST
+
 START_TEST(fuse_lifecycle)
 {
         if (skip_unless_root() || !fuse_available())
@@ -807,6 +845,7 @@ static Suite *storage_suite(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, overlay_lifecycle);
+        tcase_add_test(tc, overlay_volatile);
         tcase_add_loop_test(tc, fuse_lifecycle, 0, 2);
         tcase_add_loop_test(tc, vfs_lifecycle, 0, 3);
         tcase_add_test(tc, vfs_copy_details);

@@ -19,6 +19,8 @@
 #include <jansson.h>
 
 #include "base.h"
+#include "container/container.h"
+#include "runtime/specgen.h"
 #include "state/state.h"
 #include "units.h"
 #include "volume/volume.h"
@@ -630,6 +632,211 @@ START_TEST(test_remove_anonymous)
 
 END_TEST
 
+/* A rootfs with data/x, and links that point out of it: abs -> <tmpdir>/host, up -> ../../.. */
+static char *make_rootfs(void)
+{
+        char *root = xasprintf("%s/rootfs", tmpdir);
+        _cleanup_free_ char *data = xasprintf("%s/data", root);
+        _cleanup_free_ char *x = xasprintf("%s/data/x", root);
+        _cleanup_free_ char *host = xasprintf("%s/host", tmpdir);
+        _cleanup_free_ char *secret = xasprintf("%s/host/secret", tmpdir);
+        _cleanup_free_ char *abs = xasprintf("%s/abs", root);
+        _cleanup_free_ char *up = xasprintf("%s/up", root);
+        ck_assert_int_eq(pea_mkdir_p(data, 0755, NULL), 0);
+        ck_assert_int_eq(pea_mkdir_p(host, 0755, NULL), 0);
+        ck_assert_int_eq(pea_write_file_atomic_at(AT_FDCWD, x, "x", 1, 0644, NULL), 0);
+        ck_assert_int_eq(pea_write_file_atomic_at(AT_FDCWD, secret, "s", 1, 0600, NULL), 0);
+        ck_assert_int_eq(symlink(host, abs), 0);
+        ck_assert_int_eq(symlink("../../../../../../..", up), 0);
+        return root;
+}
+
+static void copy_up_at_checks(const char *root)
+{
+        _cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(root_fd, 0);
+        _cleanup_volume_ struct pea_volume *ok = create_ok(NULL, NULL, NULL);
+        _cleanup_error_ struct pea_error *err = NULL;
+        int r = pea_volume_copy_up_at(ok, st, root_fd, "/data", &err);
+        ck_assert_msg(r == 1, "copy up /data: %d %s", r, err ? err->msg : "");
+        _cleanup_free_ char *x = xasprintf("%s/x", ok->row.mountpoint);
+        ck_assert(pea_path_exists(x));
+        /* links resolve inside the rootfs: nothing of the host is copied */
+        const char *const escapes[] = {"/abs", "/up", "/up/tmp", "/../../..", "/abs/.."};
+        for (size_t i = 0; i < ELEMENTSOF(escapes); i++) {
+                _cleanup_volume_ struct pea_volume *v = create_ok(NULL, NULL, NULL);
+                _cleanup_error_ struct pea_error *e = NULL;
+                r = pea_volume_copy_up_at(v, st, root_fd, escapes[i], &e);
+                bool fallback = getenv("PEA_NO_OPENAT2") != NULL;
+                /* the fallback refuses "..", never in a cleaned destination */
+                if (fallback && strstr(escapes[i], "..") && r == -EINVAL)
+                        continue;
+                ck_assert_msg(r == 0 || r == 1, "copy up %s (%s): %d %s", escapes[i],
+                              fallback ? "fallback" : "openat2", r, e ? e->msg : "");
+                _cleanup_free_ char *secret = xasprintf("%s/secret", v->row.mountpoint);
+                _cleanup_free_ char *tmp = xasprintf("%s/tmp", v->row.mountpoint);
+                _cleanup_free_ char *data = xasprintf("%s/data", v->row.mountpoint);
+                ck_assert_msg(!pea_path_exists(secret), "%s escaped", escapes[i]);
+                ck_assert_msg(!pea_path_exists(tmp), "%s escaped", escapes[i]);
+                /* what was copied, if anything, is the rootfs's own root */
+                ck_assert_msg(r == 0 || pea_path_exists(data), "%s: %d", escapes[i], r);
+        }
+}
+
+START_TEST(test_copy_up_at)
+{
+        _cleanup_free_ char *root = make_rootfs();
+        copy_up_at_checks(root);
+        /* the same without openat2: no symlink followed at all */
+        ck_assert_int_eq(setenv("PEA_NO_OPENAT2", "1", 1), 0);
+        copy_up_at_checks(root);
+        ck_assert_int_eq(unsetenv("PEA_NO_OPENAT2"), 0);
+}
+
+END_TEST
+
+START_TEST(test_chown_path)
+{
+        if (geteuid() != 0)
+                return; /* chown needs root */
+        _cleanup_free_ char *dir = xasprintf("%s/ch", tmpdir);
+        ck_assert_int_eq(pea_mkdir_p(dir, 0755, NULL), 0);
+        make_tree(dir);
+        _cleanup_free_ char *outside = xasprintf("%s/outside", tmpdir);
+        ck_assert_int_eq(pea_write_file_atomic_at(AT_FDCWD, outside, "o", 1, 0644, NULL), 0);
+        _cleanup_free_ char *link = xasprintf("%s/ch/d/out", tmpdir);
+        ck_assert_int_eq(symlink(outside, link), 0);
+        ck_assert_int_eq(pea_volume_chown_path(dir, 77, 88, NULL), 0);
+        const char *const paths[] = {"", "/d", "/d/f", "/top"};
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                _cleanup_free_ char *p = xasprintf("%s%s", dir, paths[i]);
+                struct stat sb;
+                ck_assert_int_eq(lstat(p, &sb), 0);
+                ck_assert_int_eq(sb.st_uid, 77);
+                ck_assert_int_eq(sb.st_gid, 88);
+        }
+        struct stat sb;
+        ck_assert_int_eq(stat(outside, &sb), 0);
+        ck_assert_int_eq(sb.st_uid, 0); /* the symlink's target is left alone */
+        _cleanup_error_ struct pea_error *err = NULL;
+        ck_assert_int_eq(pea_volume_chown_path(outside, 1, 1, &err), -ENOTDIR);
+}
+
+END_TEST
+
+START_TEST(test_fix_permissions)
+{
+        if (geteuid() != 0)
+                return; /* owners need root */
+        _cleanup_free_ char *root = make_rootfs();
+        _cleanup_free_ char *data = xasprintf("%s/data", root);
+        ck_assert_int_eq(chmod(data, 0711), 0);
+        ck_assert_int_eq(chown(data, 5, 6), 0);
+        _cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(root_fd, 0);
+        struct stat sb;
+
+        /* the image has the directory: its owner and mode */
+        _cleanup_volume_ struct pea_volume *a = create_ok(NULL, NULL, NULL);
+        ck_assert(a->row.needs_chown);
+        ck_assert_int_eq(pea_volume_fix_permissions(a, st, root_fd, "/data", 1000, 1001, NULL), 0);
+        ck_assert_int_eq(stat(a->row.mountpoint, &sb), 0);
+        ck_assert_int_eq(sb.st_uid, 5);
+        ck_assert_int_eq(sb.st_gid, 6);
+        ck_assert_int_eq(sb.st_mode & 07777, 0711);
+        _cleanup_volume_ struct pea_volume *again = NULL;
+        ck_assert_int_eq(pea_volume_lookup(st, a->row.name, &again, NULL), 0);
+        ck_assert(!again->row.needs_chown);
+        /* done once: a later user changes nothing */
+        ck_assert_int_eq(pea_volume_fix_permissions(again, st, root_fd, "/nowhere", 7, 7, NULL), 0);
+        ck_assert_int_eq(stat(a->row.mountpoint, &sb), 0);
+        ck_assert_int_eq(sb.st_uid, 5);
+
+        /* no such directory (or one behind a link out of the rootfs): the user */
+        const char *const dests[] = {"/nowhere", "/abs"};
+        for (size_t i = 0; i < ELEMENTSOF(dests); i++) {
+                _cleanup_volume_ struct pea_volume *b = create_ok(NULL, NULL, NULL);
+                ck_assert_int_eq(
+                        pea_volume_fix_permissions(b, st, root_fd, dests[i], 1000, 1001, NULL), 0);
+                ck_assert_int_eq(stat(b->row.mountpoint, &sb), 0);
+                ck_assert_int_eq(sb.st_uid, 1000);
+                ck_assert_int_eq(sb.st_gid, 1001);
+                ck_assert_int_eq(sb.st_mode & 07777, 0755);
+        }
+}
+
+END_TEST
+
+/* --mount: what it gives as a volume ("SRC DEST opt,opt") or a tmpfs. */
+static void expect_mount(const char *arg, const char *volume, const char *tmpfs)
+{
+        struct pea_spec_volume v = {0};
+        _cleanup_free_ char *t = NULL;
+        _cleanup_error_ struct pea_error *err = NULL;
+        int r = pea_container_parse_mount(arg, &v, &t, &err);
+        ck_assert_msg(r == 0, "%s: %s", arg, err ? err->msg : "?");
+        if (tmpfs) {
+                ck_assert_str_eq(t, tmpfs);
+                return;
+        }
+        ck_assert_ptr_null(t);
+        _cleanup_free_ char *opts = v.options ? strv_join(v.options, ",") : xstrdup("");
+        _cleanup_free_ char *got = xasprintf("%s %s %s", v.source ? v.source : "-", v.dest, opts);
+        ck_assert_str_eq(got, volume);
+        pea_spec_volume_done(&v);
+}
+
+static void expect_mount_error(const char *arg, int code, const char *msg)
+{
+        struct pea_spec_volume v = {0};
+        char *t = NULL;
+        _cleanup_error_ struct pea_error *err = NULL;
+        int r = pea_container_parse_mount(arg, &v, &t, &err);
+        ck_assert_msg(r == -code, "%s: %d", arg, r);
+        ck_assert_ptr_nonnull(err);
+        ck_assert_str_eq(err->msg, msg);
+        ck_assert_ptr_null(t);
+        ck_assert_ptr_null(v.dest);
+}
+
+START_TEST(test_parse_mount)
+{
+        expect_mount("type=bind,src=/tmp,dst=/x", "/tmp /x ", NULL);
+        expect_mount("type=bind,source=/tmp,target=/x/../y/,readonly,bind-propagation=rshared",
+                     "/tmp /y ro,rshared", NULL);
+        expect_mount("type=bind,src=/tmp,destination=/x,ro=false,relabel=private,U",
+                     "/tmp /x rw,Z,U", NULL);
+        expect_mount("type=volume,src=data,dst=/d,volume-nocopy,chown=true", "data /d nocopy,U",
+                     NULL);
+        expect_mount("type=volume,dst=/anon", "- /anon ", NULL);
+        expect_mount("type=tmpfs,dst=/t", NULL, "/t");
+        expect_mount("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1777,noexec", NULL,
+                     "/t:size=1m,mode=1777,noexec");
+        expect_mount_error("src=/tmp,dst=/x", EINVAL,
+                           "incorrect mount format: should be --mount "
+                           "type=<bind|tmpfs|volume>,[src=<host-dir|volume-name>,]"
+                           "target=<ctr-dir>[,options]");
+        expect_mount_error("type=foo,dst=/x", EINVAL, "invalid filesystem type \"foo\"");
+        expect_mount_error("type=bind,src=/tmp", EINVAL, "must set volume destination");
+        expect_mount_error("type=volume,dst=/x,foo=bar", EINVAL, "foo: invalid mount option");
+        expect_mount_error("type=bind,src=/tmp,dst=/x,volume-nocopy", EINVAL,
+                           "volume-nocopy: invalid mount option");
+        expect_mount_error("type=tmpfs,src=/tmp,dst=/x", EINVAL,
+                           "source is not supported with tmpfs mounts");
+        expect_mount_error("type=bind,type=volume,dst=/x", EINVAL,
+                           "cannot set mount type more than once");
+        expect_mount_error("type=image,src=busybox,dst=/x", ENOTSUP,
+                           "--mount type=image is not supported yet");
+        expect_mount_error("type=bind,src=/tmp,dst=x", EINVAL,
+                           "invalid container path 'x', must be an absolute path");
+        expect_mount_error("type=volume,src=/tmp,dst=/x", EINVAL,
+                           "creating named volume \"/tmp\": names must match "
+                           "[a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument");
+        expect_mount_error("type=volume,dst=/x,ro=maybe", EINVAL, "ro=maybe: invalid mount option");
+}
+
+END_TEST
+
 static Suite *volume_suite(void)
 {
         Suite *s = suite_create("volume");
@@ -651,6 +858,10 @@ static Suite *volume_suite(void)
         tcase_add_test(tc, test_chown);
         tcase_add_test(tc, test_options_uid);
         tcase_add_test(tc, test_mount_tmpfs);
+        tcase_add_test(tc, test_copy_up_at);
+        tcase_add_test(tc, test_chown_path);
+        tcase_add_test(tc, test_fix_permissions);
+        tcase_add_test(tc, test_parse_mount);
         suite_add_tcase(s, tc);
         return s;
 }
