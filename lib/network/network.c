@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <jansson.h>
@@ -16,6 +18,10 @@
 #include "base.h"
 #include "network/network-internal.h"
 #include "network/network.h"
+
+#ifndef SYS_pidfd_open
+#        define SYS_pidfd_open 434
+#endif
 
 static const struct pea_network_backend *const backends[] = {
         &pea_network_slirp4netns,
@@ -251,17 +257,41 @@ static bool pid_alive(pid_t pid)
         return close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
 }
 
+/*
+ * Waits up to ms for pid to exit: poll(2) on a pidfd (no sleeping in steps:
+ * the helper is usually gone within a millisecond of SIGTERM). 1 when it is
+ * gone, 0 when it still runs, -1 without pidfds (the caller polls /proc).
+ */
+static int wait_exit(pid_t pid, int ms)
+{
+        _cleanup_close_ int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (fd < 0)
+                return errno == ESRCH ? 1 : -1;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int r;
+        do
+                r = poll(&pfd, 1, ms);
+        while (r < 0 && errno == EINTR);
+        /* Our own child when the caller spawned it without detaching. */
+        (void)waitpid(pid, NULL, WNOHANG);
+        return r > 0 || !pid_alive(pid);
+}
+
 int network_kill_helper(pid_t pid, const char *prog, const char *word, struct pea_error **err)
 {
-        struct timespec step = {0, 10 * 1000 * 1000};
+        struct timespec step = {0, 2 * 1000 * 1000};
         if (!network_pid_matches(pid, prog, word))
                 return 0;
         if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
                 return pea_error_syscall(err, errno, "stopping %s (pid %d)", prog, (int)pid);
-        for (int i = 0; i < 500 && pid_alive(pid); i++) {
-                if (i == 200)
+        int gone = wait_exit(pid, 2000);
+        if (gone == 0) {
+                (void)kill(pid, SIGKILL);
+                gone = wait_exit(pid, 3000);
+        }
+        for (int i = 0; gone < 0 && i < 2500 && pid_alive(pid); i++) {
+                if (i == 1000)
                         (void)kill(pid, SIGKILL);
-                /* Our own child when the caller spawned it without detaching. */
                 (void)waitpid(pid, NULL, WNOHANG);
                 (void)nanosleep(&step, NULL);
         }

@@ -10,16 +10,11 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-        [ -n "${PEA_REGISTRY:-}" ] || return 0
-        local opts=()
-        [ -n "${PEA_TEST_ROOT:-}" ] && opts+=(--root "$PEA_TEST_ROOT")
-        [ -n "${PEA_TEST_RUNROOT:-}" ] && opts+=(--runroot "$PEA_TEST_RUNROOT")
-        "$PEA" "${opts[@]}" pull -q --tls-verify=false "$PEA_REGISTRY/busybox" >/dev/null
+        busybox_setup_file
 }
 
 setup() {
-        [ -n "${PEA_REGISTRY:-}" ] || skip "no test registry: PEA_REGISTRY is not set"
-        IMAGE=$PEA_REGISTRY/busybox
+        busybox_setup
 }
 
 teardown() {

@@ -22,8 +22,7 @@ setup_file() {
 }
 
 setup() {
-        [ -n "${PEA_REGISTRY:-}" ] || skip "no test registry: PEA_REGISTRY is not set"
-        IMAGE=$PEA_REGISTRY/busybox
+        busybox_setup
 }
 
 teardown() {

@@ -14,11 +14,7 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-        [ -n "${PEA_REGISTRY:-}" ] || return 0
-        local opts=()
-        [ -n "${PEA_TEST_ROOT:-}" ] && opts+=(--root "$PEA_TEST_ROOT")
-        [ -n "${PEA_TEST_RUNROOT:-}" ] && opts+=(--runroot "$PEA_TEST_RUNROOT")
-        "$PEA" "${opts[@]}" pull -q --tls-verify=false "$PEA_REGISTRY/busybox" >/dev/null
+        busybox_setup_file
 }
 
 setup() {

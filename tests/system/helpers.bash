@@ -71,6 +71,23 @@ teardown() {
 ###############################################################################
 # Running pea
 
+# setup_file() of the container tests: busybox pulled once per file (into
+# the private store of the rootful run when there is one).
+busybox_setup_file() {
+        [ -n "${PEA_REGISTRY:-}" ] || return 0
+        local opts=()
+        [ -n "${PEA_TEST_ROOT:-}" ] && opts+=(--root "$PEA_TEST_ROOT")
+        [ -n "${PEA_TEST_RUNROOT:-}" ] && opts+=(--runroot "$PEA_TEST_RUNROOT")
+        "$PEA" "${opts[@]}" pull -q --tls-verify=false "$PEA_REGISTRY/busybox" >/dev/null
+}
+
+# setup() of the container tests: skips without a registry, sets IMAGE.
+busybox_setup() {
+        [ -n "${PEA_REGISTRY:-}" ] || skip "no test registry: PEA_REGISTRY is not set"
+        # shellcheck disable=SC2034 # used by the tests that call this
+        IMAGE=$PEA_REGISTRY/busybox
+}
+
 # run_pea [EXPECTED_RC] ARGS...
 #
 # Runs "$PEA ARGS" (with --root/--runroot from PEA_TEST_ROOT/PEA_TEST_RUNROOT)
