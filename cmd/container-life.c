@@ -73,9 +73,8 @@ int pea_cmd_container_start_detached(const struct pea_container_ctx *ctx, const 
         r = pea_container_bundle_restore(ctx, id, err);
         if (r >= 0) /* a pod's member: its infra first */
                 r = pea_cmd_pod_before_start(ctx, id, pod_id, infra, err);
-        if (r < 0)
-                return r;
-        r = pea_storage_mount(ctx->storage, id, NULL, err);
+        if (r >= 0)
+                r = pea_storage_mount(ctx->storage, id, NULL, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *bundle = pea_container_bundle_dir(ctx, id);
@@ -291,10 +290,8 @@ int pea_cmd_container_stop(const struct pea_container_ctx *ctx, const char *id, 
                                      id);
         if (r >= 0)
                 r = wait_monitor_gone(ctx, id);
-        if (r >= 0) {
-                pea_cmd_event_id(ctx, id, "died");
+        if (r >= 0) /* "died" came from the monitor */
                 pea_cmd_event_id(ctx, id, "stop");
-        }
         return r;
 }
 

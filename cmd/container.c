@@ -181,7 +181,10 @@ static int prune_parse(struct pea_cli *cli, int argc, char **argv, struct prune_
                 else
                         return pea_cli_opt_error(c, argc, argv, err);
         }
-        return pea_cli_check_args(cli, argc - optind, 0, 0, err);
+        int r = pea_cli_check_args(cli, argc - optind, 0, 0, err);
+        /* the filters are checked before anything is removed, on a dummy row */
+        struct pea_container_row dummy = {.config = NULL};
+        return r < 0 ? r : prune_match(&dummy, o->filters, err) < 0 ? -EINVAL : 0;
 }
 
 /* The IDs of the containers to prune: not running, not paused, matching the filters. */

@@ -48,6 +48,8 @@ static char *status_human(const struct pea_container_row *c, int64_t now)
                 _cleanup_free_ char *d = pea_human_since(c->finished_at, now);
                 return xasprintf("Exited (%d) %s", c->exit_code, d);
         }
+        if (streq(c->state, "paused"))
+                return xstrdup("Paused");
         return xstrdup(c->state);
 }
 

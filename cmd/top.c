@@ -584,7 +584,8 @@ static int print_table(const struct top_ctx *t, const struct descriptor **d, str
                 for (size_t c = 0; d[c]; c++) {
                         char key[32];
                         (void)snprintf(key, sizeof(key), "C%zu", c);
-                        json_object_set_new(row, key, json_string(d[c]->fn(t, &t->procs[i])));
+                        _cleanup_free_ char *v = d[c]->fn(t, &t->procs[i]);
+                        json_object_set_new(row, key, json_string(v));
                 }
                 json_array_append_new(rows, row);
         }

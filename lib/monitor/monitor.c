@@ -19,9 +19,11 @@
 #include <sys/wait.h>
 
 #include "base.h"
+#include "events/events.h"
 #include "monitor-internal.h"
 #include "runtime/runtime.h"
 #include "state/state.h"
+#include "units.h"
 
 /*
  * The monitor's loop: one epoll set over a signalfd (SIGCHLD, forwarded
@@ -104,6 +106,28 @@ static int restarts_tx(struct pea_state *s, void *userdata, struct pea_error **e
         return r;
 }
 
+/* The "died" event of podman, with the exit code, for whoever runs `pea events`. */
+static void died_event(struct monitor *m, struct pea_state *s, int code)
+{
+        struct pea_container_row row = {};
+        if (!m->cfg->run_root || pea_state_container_get_by_id(s, m->cfg->id, &row, NULL) < 0)
+                return;
+        json_t *labels = json_object_get(row.config, "labels");
+        struct pea_event e = {
+                .time = pea_now_ns(),
+                .type = "container",
+                .status = "died",
+                .id = row.id,
+                .name = row.name,
+                .image = row.image_name,
+                .attrs = json_is_object(labels) ? labels : NULL,
+                .has_exit_code = true,
+                .exit_code = code,
+        };
+        (void)pea_event_append(m->cfg->run_root, &e, NULL);
+        pea_container_row_done(&row);
+}
+
 static int store_now(struct monitor *m, const struct store_op *op)
 {
         _cleanup_error_ struct pea_error *err = NULL;
@@ -112,6 +136,8 @@ static int store_now(struct monitor *m, const struct store_op *op)
         if (r >= 0 && op->state)
                 r = pea_state_container_set_state(s, m->cfg->id, op->state, m->pid, op->code,
                                                   m->started_at, op->finished_at, &err);
+        if (r >= 0 && op->state && streq(op->state, "exited"))
+                died_event(m, s, op->code);
         if (r >= 0 && op->health)
                 r = pea_state_container_set_health(s, m->cfg->id, op->health, &err);
         if (r >= 0 && op->oom)

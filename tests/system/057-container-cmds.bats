@@ -198,6 +198,8 @@ pause_or_skip() { # name
         is "$output" "cc-pause" "pause prints the name"
         run_pea inspect --format '{{.Name}} {{.State.Status}} {{.State.Paused}}' cc-pause
         is "$output" "cc-pause paused true"
+        run_pea ps -a --filter name=cc-pause --format '{{.Status}}'
+        is "$output" "Paused" "ps shows podman's Paused"
         # the kernel says frozen: the process's cgroup is pea's freezer cgroup, and it is FROZEN
         local cg
         if grep -q freezer "/proc/$pid/cgroup"; then

@@ -27,7 +27,9 @@ setup() {
 
 teardown() {
         run_pea '?' pod rm -f -t 0 my-app-pod pod-a pod-b pod-new pod-reg pod-pid pod-dup
-        run_pea '?' rm -f -t 0 reg-alone reg-client
+        run_pea '?' rm -f -v -t 0 reg-alone reg-client
+        # the registry image's VOLUME: anonymous volumes of the pod's members
+        run_pea '?' volume prune -f
 }
 
 # A free TCP port on the host.

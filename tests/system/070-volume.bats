@@ -34,6 +34,15 @@ as_ns_root() {
         fi
 }
 
+setup_file() {
+        # the tests count volumes: start without those other files left (the
+        # anonymous volumes of images with VOLUME entries, with their containers)
+        local opts=()
+        [ -n "${PEA_TEST_ROOT:-}" ] && opts+=(--root "$PEA_TEST_ROOT")
+        [ -n "${PEA_TEST_RUNROOT:-}" ] && opts+=(--runroot "$PEA_TEST_RUNROOT")
+        "$PEA" "${opts[@]}" volume rm -af >/dev/null 2>&1 || true
+}
+
 teardown() {
         # every test starts without volumes
         run_pea '?' volume rm -af
