@@ -6,8 +6,9 @@
 #   env:   PEA (default build/pea), PEA_REGISTRY (default localhost:5000),
 #          BENCH_USER (default peatest), RUNC (default: runc in PATH)
 # Both engines get private stores in a fresh HOME; the image is pulled first.
-# Runs alternate (pea, pea --runtime runc, podman) N times (default 20); prints
-# the median wall time, the median peak RSS of the engine process and the ratios.
+# Runs alternate (pea, pea --runtime runc, podman, and both with --network none)
+# N times (default 20); prints the median wall time, the median peak RSS of the
+# engine process and the ratios (the --network none rows against podman's).
 set -euo pipefail
 
 N=${1:-20}
@@ -68,14 +69,19 @@ for _ in $(seq "$N"); do
         one pea "$WORK/pea" run --rm "$REG/busybox" echo hi
         one pea-runc "$WORK/pea" run --rm --runtime "$RUNC" "$REG/busybox" echo hi
         one podman "${PODMAN[@]}" run --rm "$REG/busybox" echo hi
+        # the engines without their default network helper (slirp4netns)
+        one pea-net-none "$WORK/pea" run --rm --network none "$REG/busybox" echo hi
+        one podman-net-none "${PODMAN[@]}" run --rm --network none "$REG/busybox" echo hi
 done
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 pm=$(median <<<"${T[podman]}")
 printf '%-28s %12s %14s %10s\n' "run --rm busybox echo hi" "median ms" "peak RSS KiB" "vs podman"
-for k in pea pea-runc podman; do
+pn=$(median <<<"${T[podman-net-none]}")
+for k in pea pea-runc podman pea-net-none podman-net-none; do
         t=$(median <<<"${T[$k]}")
         r=$(median <<<"${R[$k]}")
+        [[ $k == *net-none ]] && pm=$pn
         printf '%-28s %12.1f %14.0f %9.1fx\n' "$k" "$t" "$r" \
                 "$(echo "$pm / $t" | bc -l)"
 done

@@ -116,13 +116,13 @@ int pea_hosts_file_write(const char *path, const struct pea_hosts_opts *o, struc
         int r = pea_hosts_format(o, &text, err);
         if (r < 0)
                 return r;
-        return pea_write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644, err);
+        return pea_write_file_replace_at(AT_FDCWD, path, text, strlen(text), 0644, err);
 }
 
 int pea_hostname_file_write(const char *path, const char *hostname, struct pea_error **err)
 {
         _cleanup_free_ char *text = xasprintf("%s\n", hostname);
-        return pea_write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644, err);
+        return pea_write_file_replace_at(AT_FDCWD, path, text, strlen(text), 0644, err);
 }
 
 /* The parsed parts of a resolv.conf. */
@@ -251,5 +251,5 @@ int pea_resolv_conf_write(const char *path, const struct pea_resolv_opts *o, str
         int r = pea_resolv_conf_format(o, &text, err);
         if (r < 0)
                 return r;
-        return pea_write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644, err);
+        return pea_write_file_replace_at(AT_FDCWD, path, text, strlen(text), 0644, err);
 }

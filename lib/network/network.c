@@ -123,7 +123,7 @@ int pea_network_state_save(const struct pea_network_state *s, const char *path,
         if (!j)
                 return pea_error_set(err, EINVAL, "incomplete network state");
         text = pea_json_dumps(j, 0);
-        return pea_write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, err);
+        return pea_write_file_replace_at(AT_FDCWD, path, text, strlen(text), 0600, err);
 }
 
 int pea_network_state_load(const char *path, struct pea_network_state *ret, struct pea_error **err)

@@ -195,7 +195,7 @@ static int slirp_start(const char *netns_path, const struct pea_network_opts *o,
         wr = -EBADF;
         (void)close(p[1]);
         pidtext = xasprintf("%d\n", (int)s->pid);
-        r = pea_write_file_atomic_at(AT_FDCWD, s->pid_file, pidtext, strlen(pidtext), 0600, err);
+        r = pea_write_file_replace_at(AT_FDCWD, s->pid_file, pidtext, strlen(pidtext), 0600, err);
         if (r >= 0)
                 r = wait_ready(rd, s, err);
         return r;
